@@ -1,0 +1,63 @@
+"""The event store port, as the write side needs it, and the errors it raises."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+from uuid import UUID
+
+from events.envelope import Envelope
+
+
+class ConcurrencyConflict(Exception):
+    """Another command appended to one of the streams first; nothing was appended."""
+
+
+class IdempotencyKeyTaken(Exception):
+    """A concurrent command with the same Idempotency-Key committed first."""
+
+
+class StoreUnavailable(Exception):
+    """The event store cannot be reached now; the command may be retried later."""
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyRecord:
+    """What a command with an Idempotency-Key produced: enough to answer a retry.
+
+    It points at the resulting stream version instead of storing a response,
+    because replaying that stream up to that version rebuilds the same result.
+    """
+
+    key: str
+    fingerprint: str
+    stream_id: UUID
+    stream_version: int
+    position: int | None = None
+
+
+class EventStore(Protocol):
+    def load(self, stream_id: UUID, *, up_to_version: int | None = None) -> list[Envelope[Any]]:
+        """The stream's events in version order; empty if there is no such stream."""
+        ...
+
+    def append(
+        self, envelopes: Sequence[Envelope[Any]], *, idempotency: IdempotencyRecord | None = None
+    ) -> list[int]:
+        """Stores all envelopes atomically and returns their global positions.
+
+        Raises ConcurrencyConflict if any (stream, version) is taken, and
+        IdempotencyKeyTaken if the idempotency record's key is.
+        """
+        ...
+
+    def find_idempotency(self, key: str) -> IdempotencyRecord | None: ...
+
+    def head(self) -> int:
+        """The highest global position stored, 0 when empty."""
+        ...
+
+    def ping(self) -> None:
+        """Raises StoreUnavailable unless the store answers now."""
+        ...

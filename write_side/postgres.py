@@ -1,0 +1,199 @@
+"""The event store adapter on the `eventsourcing` library's PostgreSQL recorder.
+
+The library's recorder gives us the table, the EXCLUSIVE-lock append that makes
+global positions commit-ordered (so a tailing reader never skips a gap), and
+optimistic concurrency through the (stream, version) primary key. We add one
+table, written in the same transaction as the events, for idempotency records.
+The library retries inserts and selects 10 times with pauses; we call the
+undecorated methods so that an outage becomes a prompt 503 and the retry policy
+stays ours.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from typing import Any, cast
+from uuid import UUID
+
+import psycopg
+from eventsourcing.persistence import (
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    StoredEvent,
+)
+from eventsourcing.postgres import (
+    PostgresAggregateRecorder,
+    PostgresApplicationRecorder,
+    PostgresDatastore,
+)
+from psycopg import errors as pg_errors
+from psycopg.conninfo import conninfo_to_dict
+from psycopg.rows import DictRow
+from psycopg.sql import SQL, Identifier
+
+from events.codec import EventCodec
+from events.envelope import Envelope
+from write_side.event_store import (
+    ConcurrencyConflict,
+    IdempotencyKeyTaken,
+    IdempotencyRecord,
+    StoreUnavailable,
+)
+
+EVENTS_TABLE = "stored_events"
+IDEMPOTENCY_TABLE = "idempotency_keys"
+
+_insert_events = PostgresApplicationRecorder.insert_events.__wrapped__
+_select_events = PostgresAggregateRecorder.select_events.__wrapped__
+_max_notification_id = PostgresApplicationRecorder.max_notification_id.__wrapped__
+
+
+def ensure_database(dsn: str) -> None:
+    """Creates the DSN's database if it does not exist (safe when racing)."""
+    params = conninfo_to_dict(dsn)
+    name = str(params.get("dbname") or "postgres")
+    admin = psycopg.conninfo.make_conninfo(dsn, dbname="postgres")
+    with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+            return
+        with contextlib.suppress(pg_errors.DuplicateDatabase, pg_errors.UniqueViolation):
+            conn.execute(SQL("CREATE DATABASE {}").format(Identifier(name)))
+
+
+def datastore_from_dsn(
+    dsn: str, *, pool_size: int, max_overflow: int, timeout: float, lock_timeout: int
+) -> PostgresDatastore:
+    params = conninfo_to_dict(dsn)
+    return PostgresDatastore(
+        dbname=str(params.get("dbname") or "postgres"),
+        host=str(params.get("host") or "127.0.0.1"),
+        port=str(params.get("port") or 5432),
+        user=str(params.get("user") or "postgres"),
+        password=str(params.get("password") or ""),
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        connect_timeout=timeout,
+        lock_timeout=lock_timeout,
+        idle_in_transaction_session_timeout=10,
+        pre_ping=True,
+    )
+
+
+class _Recorder(PostgresApplicationRecorder):
+    """The library's recorder plus an idempotency table written in the same transaction."""
+
+    def __init__(self, datastore: PostgresDatastore) -> None:
+        super().__init__(datastore, events_table_name=EVENTS_TABLE)
+        table = SQL("{}.{}").format(Identifier(datastore.schema), Identifier(IDEMPOTENCY_TABLE))
+        self.sql_create_statements.append(
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {} ("
+                "key text PRIMARY KEY, fingerprint text NOT NULL, stream_id uuid NOT NULL, "
+                "stream_version bigint NOT NULL, position bigint NOT NULL, "
+                "created_at timestamptz NOT NULL DEFAULT now())"
+            ).format(table)
+        )
+        self._insert_idempotency = SQL(
+            "INSERT INTO {} (key, fingerprint, stream_id, stream_version, position) "
+            "VALUES (%s, %s, %s, %s, %s) RETURNING key"
+        ).format(table)
+        self.select_idempotency = SQL(
+            "SELECT key, fingerprint, stream_id, stream_version, position FROM {} WHERE key = %s"
+        ).format(table)
+
+    def _fetch_ids_after_insert_events(
+        self, curs: psycopg.Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+        record: IdempotencyRecord | None = kwargs.get("idempotency")
+        if record is not None and ids:
+            curs.execute(
+                self._insert_idempotency,
+                (record.key, record.fingerprint, record.stream_id, record.stream_version, ids[-1]),
+            )
+            curs.fetchone()  # fetching syncs the pipeline, so a duplicate key raises here
+        return ids
+
+
+def _violated_constraint(error: IntegrityError) -> str:
+    cause = error.__cause__
+    if isinstance(cause, psycopg.Error) and cause.diag.constraint_name:
+        return cause.diag.constraint_name
+    return ""
+
+
+class PostgresEventStore:
+    def __init__(self, datastore: PostgresDatastore, codec: EventCodec) -> None:
+        self.datastore = datastore
+        self.codec = codec
+        self.recorder = _Recorder(datastore)
+
+    def create_tables(self) -> None:
+        try:
+            self.recorder.create_table()
+        except (OperationalError, InterfaceError) as error:
+            raise StoreUnavailable(str(error)) from error
+
+    def close(self) -> None:
+        self.datastore.close()
+
+    def load(self, stream_id: UUID, *, up_to_version: int | None = None) -> list[Envelope[Any]]:
+        try:
+            stored = _select_events(self.recorder, stream_id, lte=up_to_version)
+        except (OperationalError, InterfaceError) as error:
+            raise StoreUnavailable(str(error)) from error
+        decode = self.codec.decode
+        return [
+            decode(
+                type_name=s.topic,
+                state=s.state,
+                stream_id=stream_id,
+                stream_version=s.originator_version,
+            )
+            for s in stored
+        ]
+
+    def append(
+        self, envelopes: Sequence[Envelope[Any]], *, idempotency: IdempotencyRecord | None = None
+    ) -> list[int]:
+        stored = [
+            StoredEvent(
+                originator_id=e.stream_id,
+                originator_version=e.stream_version,
+                topic=e.type_name,
+                state=self.codec.encode(e),
+            )
+            for e in envelopes
+        ]
+        try:
+            ids = _insert_events(self.recorder, stored, idempotency=idempotency)
+        except IntegrityError as error:
+            if _violated_constraint(error).startswith(IDEMPOTENCY_TABLE):
+                raise IdempotencyKeyTaken(str(error)) from error
+            raise ConcurrencyConflict(str(error)) from error
+        except (OperationalError, InterfaceError) as error:
+            raise StoreUnavailable(str(error)) from error
+        return list(cast(Sequence[int], ids))
+
+    def find_idempotency(self, key: str) -> IdempotencyRecord | None:
+        try:
+            with self.datastore.get_connection() as conn:
+                row = conn.execute(self.recorder.select_idempotency, (key,)).fetchone()
+        except (OperationalError, InterfaceError) as error:
+            raise StoreUnavailable(str(error)) from error
+        return IdempotencyRecord(**row) if row else None
+
+    def head(self) -> int:
+        try:
+            return int(_max_notification_id(self.recorder) or 0)
+        except (OperationalError, InterfaceError) as error:
+            raise StoreUnavailable(str(error)) from error
+
+    def ping(self) -> None:
+        try:
+            with self.datastore.get_connection() as conn:
+                conn.execute("SELECT 1")
+        except (OperationalError, InterfaceError) as error:
+            raise StoreUnavailable(str(error)) from error
