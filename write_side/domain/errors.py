@@ -49,8 +49,9 @@ class InvalidTransition(Conflict):
 class VersionMismatch(DomainError):
     """The caller's If-Match version is not the stream's current version."""
 
-    def __init__(self, expected: int, actual: int) -> None:
-        super().__init__(f"expected version {expected}, but the current version is {actual}")
+    def __init__(self, expected: int, actual: int | None) -> None:
+        current = "it changed concurrently" if actual is None else f"it is at version {actual}"
+        super().__init__(f"expected version {expected}, but {current}")
         self.expected = expected
         self.actual = actual
 

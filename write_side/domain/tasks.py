@@ -89,9 +89,11 @@ def evolve(state: Task | None, envelope: Envelope[TaskEvent]) -> Task:
     raise TypeError(f"not a task event: {event!r}")
 
 
-def replay(envelopes: Iterable[Envelope[Any]]) -> Task | None:
-    """The task as of the last envelope; None if the stream is empty or not a task's."""
-    state: Task | None = None
+def replay(envelopes: Iterable[Envelope[Any]], state: Task | None = None) -> Task | None:
+    """The task as of the last envelope, folded onto ``state``.
+
+    None if there is nothing to fold or the stream is not a task's.
+    """
     for envelope in envelopes:
         if state is None and not isinstance(envelope.event, TaskCreated):
             return None

@@ -84,9 +84,11 @@ def evolve(state: User | None, envelope: Envelope[UserEvent]) -> User:
     raise TypeError(f"not a user event: {event!r}")
 
 
-def replay(envelopes: Iterable[Envelope[Any]]) -> User | None:
-    """The user as of the last envelope; None if the stream is empty or not a user's."""
-    state: User | None = None
+def replay(envelopes: Iterable[Envelope[Any]], state: User | None = None) -> User | None:
+    """The user as of the last envelope, folded onto ``state``.
+
+    None if there is nothing to fold or the stream is not a user's.
+    """
     for envelope in envelopes:
         if state is None and not isinstance(envelope.event, UserRegistered):
             return None

@@ -1,0 +1,35 @@
+"""One typed settings object, read once per process from TASKTRAIL_* variables."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TASKTRAIL_", frozen=True, extra="ignore")
+
+    env: Literal["production", "development", "test"] = "production"
+    postgres_dsn: str = "postgresql://postgres@127.0.0.1:5432/tasktrail"
+    rabbitmq_url: str = "amqp://guest:guest@127.0.0.1:5672/"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    mongo_url: str | None = None
+    jwt_secret: SecretStr | None = None
+    namespace: str = Field("tasktrail", pattern=r"^[a-z][a-z0-9_]{0,39}$")
+    """Prefixes the exchange, queues, Redis keys and the Mongo database."""
+
+    pg_pool_size: int = Field(10, ge=1, le=100)
+    pg_max_overflow: int = Field(10, ge=0, le=100)
+    pg_timeout: float = Field(3.0, gt=0)
+    """Seconds a command waits for a database connection before answering 503."""
+    pg_lock_timeout: int = Field(5, ge=1)
+    """Seconds an append waits for the event table lock before answering 503."""
+    command_attempts: int = Field(8, ge=1, le=50)
+    """Attempts at a command that keeps losing races (without If-Match) before 409."""
+    max_body_bytes: int = Field(1_048_576, ge=1024)
+
+    log_level: str = "INFO"
+    log_json: bool | None = None
+    """None: JSON when stderr is not a terminal."""

@@ -1,0 +1,1 @@
+"""The command API: FastAPI routers that turn HTTP requests into commands."""

@@ -1,0 +1,169 @@
+"""Request and response bodies of the command API (``*Create``, ``*Update``, ``*Public``)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+import orjson
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator
+
+from events.tasks import Priority, TaskStatus
+from write_side.domain.activity import Activity
+from write_side.domain.tasks import Task
+from write_side.domain.users import User
+
+MAX_PROPERTIES_BYTES = 16 * 1024
+
+Username = Annotated[
+    str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9_.\-]{3,32}$")
+]
+Email = Annotated[EmailStr, StringConstraints(max_length=254)]
+Password = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+FullName = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
+Bio = Annotated[str, StringConstraints(max_length=2000)]
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Description = Annotated[str, StringConstraints(max_length=5000)]
+Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _not_null(value: object) -> object:
+    if value is None:
+        raise ValueError("may be omitted, but not null")
+    return value
+
+
+class UserCreate(_Input):
+    email: Email
+    username: Username
+    password: Password
+    full_name: FullName | None = None
+    bio: Bio | None = None
+
+
+class UserUpdate(_Input):
+    """Omitted fields stay as they are; full_name and bio may be set to null."""
+
+    email: Email | None = None
+    username: Username | None = None
+    full_name: FullName | None = None
+    bio: Bio | None = None
+
+    _no_nulls = field_validator("email", "username", mode="before")(_not_null)
+
+
+class PasswordChange(_Input):
+    current_password: Password
+    new_password: Password
+
+
+class TaskCreate(_Input):
+    user_id: UUID
+    title: Title
+    description: Description | None = None
+    priority: Priority = Priority.MEDIUM
+    due_date: date | None = None
+
+
+class TaskUpdate(_Input):
+    """Omitted fields stay as they are; description and due_date may be set to null."""
+
+    title: Title | None = None
+    description: Description | None = None
+    priority: Priority | None = None
+    due_date: date | None = None
+    status: TaskStatus | None = None
+
+    _no_nulls = field_validator("title", "priority", "status", mode="before")(_not_null)
+
+
+class ActivityCreate(_Input):
+    event_type: Label
+    event_name: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)
+    ]
+    category: Label | None = None
+    user_id: UUID | None = None
+    properties: dict[str, Any] = Field(default_factory=dict)
+    source_service: Label | None = None
+
+    @field_validator("properties")
+    @classmethod
+    def _bounded(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if len(orjson.dumps(value)) > MAX_PROPERTIES_BYTES:
+            raise ValueError(f"must serialize to at most {MAX_PROPERTIES_BYTES} bytes of JSON")
+        return value
+
+
+class UserPublic(BaseModel):
+    id: UUID
+    email: str
+    username: str
+    full_name: str | None
+    bio: str | None
+    status: str
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+    @classmethod
+    def of(cls, user: User) -> UserPublic:
+        return cls(
+            id=user.id,
+            email=user.email,
+            username=user.username,
+            full_name=user.full_name,
+            bio=user.bio,
+            status=user.status,
+            created_at=user.created_at,
+            updated_at=user.updated_at,
+            version=user.version,
+        )
+
+
+class TaskPublic(BaseModel):
+    id: UUID
+    user_id: UUID
+    title: str
+    description: str | None
+    status: TaskStatus
+    priority: Priority
+    due_date: date | None
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+    @classmethod
+    def of(cls, task: Task) -> TaskPublic:
+        return cls(
+            id=task.id,
+            user_id=task.user_id,
+            title=task.title,
+            description=task.description,
+            status=task.status,
+            priority=task.priority,
+            due_date=task.due_date,
+            created_at=task.created_at,
+            updated_at=task.updated_at,
+            version=task.version,
+        )
+
+
+class ActivityPublic(BaseModel):
+    id: UUID
+    event_type: str
+    event_name: str
+    category: str | None
+    user_id: UUID | None
+    properties: dict[str, Any]
+    source_service: str | None
+    timestamp: datetime
+
+    @classmethod
+    def of(cls, activity: Activity) -> ActivityPublic:
+        return cls(id=activity.id, timestamp=activity.timestamp, **activity.tracked.model_dump())

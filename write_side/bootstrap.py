@@ -1,0 +1,59 @@
+"""The write side's composition root: builds real dependencies from settings."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from common.settings import Settings
+from events.catalog import default_registry
+from events.codec import EventCodec
+from write_side.executor import CommandExecutor
+from write_side.handlers.activity import ActivityHandlers
+from write_side.handlers.tasks import TaskHandlers
+from write_side.handlers.users import PasswordHasher, UserHandlers
+from write_side.passwords import Argon2Hasher
+from write_side.postgres import PostgresEventStore, datastore_from_dsn, ensure_database
+
+
+@dataclass(frozen=True, slots=True)
+class WriteSide:
+    settings: Settings
+    store: PostgresEventStore
+    users: UserHandlers
+    tasks: TaskHandlers
+    activity: ActivityHandlers
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def bootstrap(settings: Settings, hasher: PasswordHasher | None = None) -> WriteSide:
+    """Creates the database and tables if missing, then wires the handlers."""
+    ensure_database(settings.postgres_dsn)
+    store = PostgresEventStore(
+        datastore_from_dsn(
+            settings.postgres_dsn,
+            pool_size=settings.pg_pool_size,
+            max_overflow=settings.pg_max_overflow,
+            timeout=settings.pg_timeout,
+            lock_timeout=settings.pg_lock_timeout,
+        ),
+        EventCodec(default_registry()),
+    )
+    store.create_tables()
+    executor = CommandExecutor(
+        store, clock=_now, new_id=uuid.uuid4, max_attempts=settings.command_attempts
+    )
+    return WriteSide(
+        settings=settings,
+        store=store,
+        users=UserHandlers(executor, hasher or Argon2Hasher()),
+        tasks=TaskHandlers(executor),
+        activity=ActivityHandlers(executor),
+    )

@@ -1,0 +1,178 @@
+"""Runs a command: load streams, decide, append atomically; retry on conflicts.
+
+A handler gets a Transaction, loads the streams it needs, records the events it
+decides and returns the resulting state. The executor appends everything one
+transaction recorded in a single atomic write. Without If-Match a conflicting
+concurrent write is retried from a fresh load a bounded number of times, so no
+update is lost; with If-Match a conflict is the caller's stale version (412).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Generic, Protocol, TypeVar
+from uuid import UUID
+
+from events.base import DomainEvent
+from events.envelope import Envelope
+from write_side.domain.errors import DomainError, VersionMismatch
+from write_side.event_store import (
+    ConcurrencyConflict,
+    EventStore,
+    IdempotencyKeyTaken,
+    IdempotencyRecord,
+)
+
+
+class Versioned(Protocol):
+    @property
+    def id(self) -> UUID: ...
+
+    @property
+    def version(self) -> int: ...
+
+
+R = TypeVar("R", bound=Versioned)
+
+
+class TooMuchContention(DomainError):
+    """Every attempt lost a race with another writer of the same stream."""
+
+    def __init__(self, attempts: int) -> None:
+        super().__init__(f"the resource changed concurrently {attempts} times; retry the request")
+
+
+class IdempotencyKeyReused(DomainError):
+    """The Idempotency-Key was first used for a different request."""
+
+    def __init__(self) -> None:
+        super().__init__("this Idempotency-Key was already used with a different request")
+
+
+@dataclass(frozen=True, slots=True)
+class CommandContext:
+    """Who asked, why, and on what terms; it becomes each event's metadata."""
+
+    correlation_id: str | None = None
+    causation_id: str | None = None
+    actor: str | None = None
+    expected_version: int | None = None
+    idempotency_key: str | None = None
+    fingerprint: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Executed(Generic[R]):
+    result: R
+    position: int
+    """Global position of the last event appended (or of the head, when none was)."""
+    replayed: bool = False
+    """True when this answers a retried Idempotency-Key from the first execution."""
+    changed: bool = True
+
+
+@dataclass(slots=True)
+class Transaction:
+    store: EventStore
+    context: CommandContext
+    now: datetime
+    new_id: Callable[[], UUID]
+    versions: dict[UUID, int] = field(default_factory=dict)
+    envelopes: list[Envelope[Any]] = field(default_factory=list)
+
+    def load(self, stream_id: UUID) -> list[Envelope[Any]]:
+        stream = self.store.load(stream_id)
+        self.versions[stream_id] = stream[-1].stream_version if stream else 0
+        return stream
+
+    def load_subject(self, stream_id: UUID) -> list[Envelope[Any]]:
+        """Loads the stream the command is about and checks the caller's If-Match."""
+        stream = self.load(stream_id)
+        expected = self.context.expected_version
+        if stream and expected is not None and expected != self.versions[stream_id]:
+            raise VersionMismatch(expected, self.versions[stream_id])
+        return stream
+
+    def start(self, stream_id: UUID) -> None:
+        """Declares a new stream: its first event gets version 1."""
+        self.versions[stream_id] = 0
+
+    def record(self, stream_id: UUID, events: Sequence[DomainEvent]) -> list[Envelope[Any]]:
+        recorded = []
+        for event in events:
+            self.versions[stream_id] += 1
+            recorded.append(
+                Envelope(
+                    event=event,
+                    event_id=self.new_id(),
+                    stream_id=stream_id,
+                    stream_version=self.versions[stream_id],
+                    occurred_at=self.now,
+                    correlation_id=self.context.correlation_id,
+                    causation_id=self.context.causation_id,
+                    actor=self.context.actor,
+                )
+            )
+        self.envelopes.extend(recorded)
+        return recorded
+
+
+@dataclass(frozen=True, slots=True)
+class CommandExecutor:
+    store: EventStore
+    clock: Callable[[], datetime]
+    new_id: Callable[[], UUID]
+    max_attempts: int = 8
+    backoff: float = 0.005
+    """Seconds; doubled per attempt, with full jitter, capped at 0.2 s."""
+
+    def run(
+        self,
+        decide: Callable[[Transaction], R],
+        context: CommandContext,
+        rebuild: Callable[[list[Envelope[Any]]], R | None],
+    ) -> Executed[R]:
+        """``rebuild`` turns a stream back into the result, to answer a retried key."""
+        for attempt in range(self.max_attempts):
+            if context.idempotency_key is not None:
+                replayed = self._replay(context, rebuild)
+                if replayed is not None:
+                    return replayed
+            tx = Transaction(self.store, context, self.clock(), self.new_id)
+            result = decide(tx)
+            if not tx.envelopes:
+                return Executed(result, self.store.head(), changed=False)
+            record = None
+            if context.idempotency_key is not None:
+                record = IdempotencyRecord(
+                    context.idempotency_key, context.fingerprint, result.id, result.version
+                )
+            try:
+                positions = self.store.append(tx.envelopes, idempotency=record)
+            except ConcurrencyConflict:
+                if context.expected_version is not None:
+                    raise VersionMismatch(context.expected_version, None) from None
+                time.sleep(random.uniform(0, min(0.2, self.backoff * 2**attempt)))  # noqa: S311
+                continue
+            except IdempotencyKeyTaken:
+                continue  # the next attempt replays what the winner stored
+            return Executed(result, positions[-1])
+        raise TooMuchContention(self.max_attempts)
+
+    def _replay(
+        self, context: CommandContext, rebuild: Callable[[list[Envelope[Any]]], R | None]
+    ) -> Executed[R] | None:
+        assert context.idempotency_key is not None
+        record = self.store.find_idempotency(context.idempotency_key)
+        if record is None:
+            return None
+        if record.fingerprint != context.fingerprint:
+            raise IdempotencyKeyReused()
+        stream = self.store.load(record.stream_id, up_to_version=record.stream_version)
+        result = rebuild(stream)
+        assert result is not None, "an idempotency record points at a stored result"
+        return Executed(result, record.position or 0, replayed=True)

@@ -1,0 +1,1 @@
+"""Command handlers: one module per aggregate; each turns a command into a decision."""

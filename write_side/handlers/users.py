@@ -1,0 +1,121 @@
+"""Handlers for user commands. Hashing happens before the transaction, never inside it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from write_side.commands import (
+    UNSET,
+    ChangePassword,
+    DeactivateUser,
+    DeleteUser,
+    ReactivateUser,
+    RegisterUser,
+    UpdateUser,
+)
+from write_side.domain import users
+from write_side.domain.errors import WeakPassword, WrongPassword
+from write_side.domain.passwords import password_problems
+from write_side.domain.reservations import Kind
+from write_side.domain.users import User
+from write_side.executor import CommandContext, CommandExecutor, Executed, Transaction
+from write_side.handlers import reservations
+
+
+class PasswordHasher(Protocol):
+    def hash(self, password: str) -> str: ...
+
+    def verify(self, password_hash: str, password: str) -> bool: ...
+
+
+def _check_strength(field: str, password: str, *, username: str, email: str) -> None:
+    problems = password_problems(password, username=username, email=email)
+    if problems:
+        raise WeakPassword(field, problems)
+
+
+@dataclass(frozen=True, slots=True)
+class UserHandlers:
+    executor: CommandExecutor
+    hasher: PasswordHasher
+
+    def register(self, cmd: RegisterUser, context: CommandContext) -> Executed[User]:
+        _check_strength("password", cmd.password, username=cmd.username, email=cmd.email)
+        password_hash = self.hasher.hash(cmd.password)
+
+        def decide(tx: Transaction) -> User:
+            reservations.claim(tx, Kind.EMAIL, cmd.email, cmd.user_id)
+            reservations.claim(tx, Kind.USERNAME, cmd.username, cmd.user_id)
+            tx.start(cmd.user_id)
+            events = users.register(
+                email=cmd.email,
+                username=cmd.username,
+                password_hash=password_hash,
+                full_name=cmd.full_name,
+                bio=cmd.bio,
+            )
+            user = users.replay(tx.record(cmd.user_id, events))
+            assert user is not None
+            return user
+
+        return self.executor.run(decide, context, users.replay)
+
+    def update(self, cmd: UpdateUser, context: CommandContext) -> Executed[User]:
+        def decide(tx: Transaction) -> User:
+            user = users.existing(users.replay(tx.load_subject(cmd.user_id)), cmd.user_id)
+            events = []
+            if cmd.email is not UNSET:
+                reservations.move(tx, Kind.EMAIL, user.email, cmd.email, user.id)
+                events += users.change_email(user, cmd.email)
+            if cmd.username is not UNSET:
+                reservations.move(tx, Kind.USERNAME, user.username, cmd.username, user.id)
+                events += users.change_username(user, cmd.username)
+            events += users.change_profile(
+                user,
+                full_name=user.full_name if cmd.full_name is UNSET else cmd.full_name,
+                bio=user.bio if cmd.bio is UNSET else cmd.bio,
+            )
+            return users.replay(tx.record(user.id, events), user) or user
+
+        return self.executor.run(decide, context, users.replay)
+
+    def change_password(self, cmd: ChangePassword, context: CommandContext) -> Executed[User]:
+        new_hash: list[str] = []  # hashed once, even if a conflict makes decide run again
+
+        def decide(tx: Transaction) -> User:
+            user = users.existing(users.replay(tx.load_subject(cmd.user_id)), cmd.user_id)
+            if not self.hasher.verify(user.password_hash, cmd.current_password):
+                raise WrongPassword()
+            _check_strength(
+                "new_password", cmd.new_password, username=user.username, email=user.email
+            )
+            if not new_hash:
+                new_hash.append(self.hasher.hash(cmd.new_password))
+            events = users.change_password(user, new_hash[0])
+            return users.replay(tx.record(user.id, events), user) or user
+
+        return self.executor.run(decide, context, users.replay)
+
+    def deactivate(self, cmd: DeactivateUser, context: CommandContext) -> Executed[User]:
+        def decide(tx: Transaction) -> User:
+            user = users.existing(users.replay(tx.load_subject(cmd.user_id)), cmd.user_id)
+            return users.replay(tx.record(user.id, users.deactivate(user)), user) or user
+
+        return self.executor.run(decide, context, users.replay)
+
+    def reactivate(self, cmd: ReactivateUser, context: CommandContext) -> Executed[User]:
+        def decide(tx: Transaction) -> User:
+            user = users.existing(users.replay(tx.load_subject(cmd.user_id)), cmd.user_id)
+            return users.replay(tx.record(user.id, users.reactivate(user)), user) or user
+
+        return self.executor.run(decide, context, users.replay)
+
+    def delete(self, cmd: DeleteUser, context: CommandContext) -> Executed[User]:
+        def decide(tx: Transaction) -> User:
+            user = users.existing(users.replay(tx.load_subject(cmd.user_id)), cmd.user_id)
+            reservations.release(tx, Kind.EMAIL, user.email, user.id)
+            reservations.release(tx, Kind.USERNAME, user.username, user.id)
+            return users.replay(tx.record(user.id, users.delete(user)), user) or user
+
+        return self.executor.run(decide, context, users.replay)
