@@ -1,0 +1,99 @@
+"""The PostgreSQL event store adapter against a real server."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import psycopg
+import pytest
+from psycopg.conninfo import make_conninfo
+from psycopg.sql import SQL, Identifier
+
+from events.base import DomainEvent
+from events.envelope import Envelope
+from events.tasks import Priority, TaskCreated, TaskDetailsChanged
+from events.users import UserRegistered
+from tests.conftest import BASE_DSN
+from write_side.bootstrap import WriteSide
+from write_side.event_store import ConcurrencyConflict, IdempotencyKeyTaken, IdempotencyRecord
+from write_side.postgres import ensure_database
+
+
+def envelope(event: DomainEvent, stream_id: uuid.UUID, version: int) -> Envelope[DomainEvent]:
+    return Envelope(event, uuid.uuid4(), stream_id, version, datetime.now(UTC), "corr", None, "me")
+
+
+def a_task_created() -> TaskCreated:
+    return TaskCreated(user_id=uuid.uuid4(), title="t")
+
+
+def test_ensure_database_creates_a_missing_database() -> None:
+    name = f"tasktrail_test_{uuid.uuid4().hex[:10]}"
+    try:
+        ensure_database(make_conninfo(BASE_DSN, dbname=name))
+        ensure_database(make_conninfo(BASE_DSN, dbname=name))  # and tolerates an existing one
+        with psycopg.connect(BASE_DSN) as conn:
+            found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+            assert found.fetchone() == (1,)
+    finally:
+        with psycopg.connect(BASE_DSN, autocommit=True) as conn:
+            conn.execute(SQL("DROP DATABASE IF EXISTS {}").format(Identifier(name)))
+
+
+def test_append_then_load_round_trips_events_and_metadata(write_side: WriteSide) -> None:
+    store, stream = write_side.store, uuid.uuid4()
+    first = envelope(a_task_created(), stream, 1)
+    second = envelope(
+        TaskDetailsChanged(title="u", description=None, priority=Priority.HIGH, due_date=None),
+        stream,
+        2,
+    )
+
+    positions = store.append([first, second])
+
+    assert positions[1] == positions[0] + 1
+    assert store.head() >= positions[1]
+    assert store.load(stream) == [first, second]
+    assert store.load(stream, up_to_version=1) == [first]
+    assert store.load(uuid.uuid4()) == []
+
+
+def test_a_taken_version_conflicts_and_nothing_of_the_batch_is_stored(
+    write_side: WriteSide,
+) -> None:
+    store, taken, other = write_side.store, uuid.uuid4(), uuid.uuid4()
+    store.append([envelope(a_task_created(), taken, 1)])
+
+    with pytest.raises(ConcurrencyConflict):
+        store.append([envelope(a_task_created(), other, 1), envelope(a_task_created(), taken, 1)])
+
+    assert store.load(other) == []
+    assert len(store.load(taken)) == 1
+
+
+def test_idempotency_record_is_written_with_the_events_or_not_at_all(
+    write_side: WriteSide,
+) -> None:
+    store, stream, key = write_side.store, uuid.uuid4(), uuid.uuid4().hex
+    record = IdempotencyRecord(key, "fp", stream, 1)
+
+    [position] = store.append([envelope(a_task_created(), stream, 1)], idempotency=record)
+    late = uuid.uuid4()
+    with pytest.raises(IdempotencyKeyTaken):
+        store.append([envelope(a_task_created(), late, 1)], idempotency=record)
+
+    assert store.find_idempotency(key) == IdempotencyRecord(key, "fp", stream, 1, position)
+    assert store.load(late) == []
+    assert store.find_idempotency("never-used") is None
+
+
+def test_password_hashes_are_stored_for_the_write_side_only(write_side: WriteSide) -> None:
+    stream = uuid.uuid4()
+    registered = UserRegistered(email="a@example.com", username="abc", password_hash="$argon2id$x")
+    write_side.store.append([envelope(registered, stream, 1)])
+
+    [loaded] = write_side.store.load(stream)
+
+    assert loaded.event.password_hash == "$argon2id$x"
+    assert b"argon2" not in write_side.store.codec.public_message(loaded)
