@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,7 +38,7 @@ class EventRegistry:
     def __contains__(self, type_name: object) -> bool:
         return type_name in self._classes
 
-    def __iter__(self) -> Iterable[type[DomainEvent]]:
+    def __iter__(self) -> Iterator[type[DomainEvent]]:
         return iter(self._classes.values())
 
     def resolve(self, type_name: str) -> type[DomainEvent]:

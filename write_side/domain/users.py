@@ -129,9 +129,10 @@ def change_profile(user: User, *, full_name: str | None, bio: str | None) -> lis
 
 
 def change_email(user: User, email: str) -> list[UserEvent]:
-    if email == user.email:
+    changed = UserEmailChanged(old_email=user.email, email=email)
+    if changed.email == user.email:  # compared after the schema normalizes the domain part
         return []
-    return [UserEmailChanged(old_email=user.email, email=email)]
+    return [changed]
 
 
 def change_username(user: User, username: str) -> list[UserEvent]:

@@ -156,7 +156,7 @@ def test_deactivate_an_inactive_user_is_an_invalid_transition() -> None:
 
 
 def test_reactivate_an_inactive_user() -> None:
-    history = [registered(), UserDeactivated()]
+    history: list[UserEvent] = [registered(), UserDeactivated()]
 
     events = users.reactivate(user_from(*history))
 
@@ -182,8 +182,8 @@ def test_a_deleted_user_can_be_neither_deactivated_nor_reactivated(
 
 
 @pytest.mark.parametrize("history_tail", [[], [UserDeactivated()]])
-def test_delete_a_user(history_tail: list[UserDeactivated]) -> None:
-    history = [registered(), *history_tail]
+def test_delete_a_user(history_tail: list[UserEvent]) -> None:
+    history: list[UserEvent] = [registered(), *history_tail]
 
     events = users.delete(user_from(*history))
 
@@ -275,3 +275,9 @@ def test_replay_of_nothing_onto_a_given_state_returns_that_state() -> None:
     before = user_from(registered())
 
     assert users.replay([], before) is before
+
+
+def test_change_email_that_differs_only_by_domain_case_changes_nothing() -> None:
+    user = user_from(registered(email="ada@example.com"))
+
+    assert users.change_email(user, "ada@EXAMPLE.com") == []
