@@ -143,7 +143,16 @@ class CommandExecutor:
                 if replayed is not None:
                     return replayed
             tx = Transaction(self.store, context, self.clock(), self.new_id)
-            result = decide(tx)
+            try:
+                result = decide(tx)
+            except DomainError:
+                # A sibling request with the same key may have committed since the
+                # check above, and be the very reason this one was refused.
+                if context.idempotency_key is not None:
+                    replayed = self._replay(context, rebuild)
+                    if replayed is not None:
+                        return replayed
+                raise
             if not tx.envelopes:
                 return Executed(result, self.store.head(), changed=False)
             record = None
