@@ -11,8 +11,6 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, 
 
 from events.tasks import Priority, TaskStatus
 from write_side.domain.activity import Activity
-from write_side.domain.tasks import Task
-from write_side.domain.users import User
 
 MAX_PROPERTIES_BYTES = 16 * 1024
 
@@ -100,7 +98,11 @@ class ActivityCreate(_Input):
         return value
 
 
-class UserPublic(BaseModel):
+class _Public(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class UserPublic(_Public):
     id: UUID
     email: str
     username: str
@@ -111,22 +113,8 @@ class UserPublic(BaseModel):
     updated_at: datetime
     version: int
 
-    @classmethod
-    def of(cls, user: User) -> UserPublic:
-        return cls(
-            id=user.id,
-            email=user.email,
-            username=user.username,
-            full_name=user.full_name,
-            bio=user.bio,
-            status=user.status,
-            created_at=user.created_at,
-            updated_at=user.updated_at,
-            version=user.version,
-        )
 
-
-class TaskPublic(BaseModel):
+class TaskPublic(_Public):
     id: UUID
     user_id: UUID
     title: str
@@ -137,21 +125,6 @@ class TaskPublic(BaseModel):
     created_at: datetime
     updated_at: datetime
     version: int
-
-    @classmethod
-    def of(cls, task: Task) -> TaskPublic:
-        return cls(
-            id=task.id,
-            user_id=task.user_id,
-            title=task.title,
-            description=task.description,
-            status=task.status,
-            priority=task.priority,
-            due_date=task.due_date,
-            created_at=task.created_at,
-            updated_at=task.updated_at,
-            version=task.version,
-        )
 
 
 class ActivityPublic(BaseModel):

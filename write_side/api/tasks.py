@@ -28,7 +28,7 @@ def create_task(body: TaskCreate, ws: WriteSideDep, context: Context) -> Respons
     )
     executed = ws.tasks.create(command, context)
     task = executed.result
-    return resource(TaskPublic.of(task), executed, 201, f"/api/v1/tasks/{task.id}")
+    return resource(TaskPublic.model_validate(task), executed, 201, f"/api/v1/tasks/{task.id}")
 
 
 @router.patch("/{task_id}", response_model=TaskPublic)
@@ -43,7 +43,7 @@ def update_task(task_id: UUID, body: TaskUpdate, ws: WriteSideDep, context: Cont
         status=body.status if body.status is not None else UNSET,
     )
     executed = ws.tasks.update(command, context)
-    return resource(TaskPublic.of(executed.result), executed)
+    return resource(TaskPublic.model_validate(executed.result), executed)
 
 
 @router.post("/{task_id}/complete", status_code=204, response_class=Response)

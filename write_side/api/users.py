@@ -36,7 +36,7 @@ def register_user(body: UserCreate, ws: WriteSideDep, context: Context) -> Respo
     )
     executed = ws.users.register(command, context)
     user = executed.result
-    return resource(UserPublic.of(user), executed, 201, f"/api/v1/users/{user.id}")
+    return resource(UserPublic.model_validate(user), executed, 201, f"/api/v1/users/{user.id}")
 
 
 @router.patch("/{user_id}", response_model=UserPublic)
@@ -50,7 +50,7 @@ def update_user(user_id: UUID, body: UserUpdate, ws: WriteSideDep, context: Cont
         bio=body.bio if "bio" in given else UNSET,
     )
     executed = ws.users.update(command, context)
-    return resource(UserPublic.of(executed.result), executed)
+    return resource(UserPublic.model_validate(executed.result), executed)
 
 
 @router.post("/{user_id}/password", status_code=204, response_class=Response)

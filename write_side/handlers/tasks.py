@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from uuid import UUID
 
+from events.tasks import TaskEvent
 from write_side.commands import UNSET, CompleteTask, CreateTask, DeleteTask, UpdateTask
 from write_side.domain import tasks, users
 from write_side.domain.tasks import Task
@@ -13,6 +16,17 @@ from write_side.executor import CommandContext, CommandExecutor, Executed, Trans
 @dataclass(frozen=True, slots=True)
 class TaskHandlers:
     executor: CommandExecutor
+
+    def _decide_on(
+        self, task_id: UUID, decider: Callable[[Task], list[TaskEvent]], context: CommandContext
+    ) -> Executed[Task]:
+        """Runs a command that needs only the task's own state."""
+
+        def decide(tx: Transaction) -> Task:
+            task = tasks.existing(tasks.replay(tx.load_subject(task_id)), task_id)
+            return tasks.replay(tx.record(task.id, decider(task)), task) or task
+
+        return self.executor.run(decide, context, tasks.replay)
 
     def create(self, cmd: CreateTask, context: CommandContext) -> Executed[Task]:
         def decide(tx: Transaction) -> Task:
@@ -49,15 +63,7 @@ class TaskHandlers:
         return self.executor.run(decide, context, tasks.replay)
 
     def complete(self, cmd: CompleteTask, context: CommandContext) -> Executed[Task]:
-        def decide(tx: Transaction) -> Task:
-            task = tasks.existing(tasks.replay(tx.load_subject(cmd.task_id)), cmd.task_id)
-            return tasks.replay(tx.record(task.id, tasks.complete(task)), task) or task
-
-        return self.executor.run(decide, context, tasks.replay)
+        return self._decide_on(cmd.task_id, tasks.complete, context)
 
     def delete(self, cmd: DeleteTask, context: CommandContext) -> Executed[Task]:
-        def decide(tx: Transaction) -> Task:
-            task = tasks.existing(tasks.replay(tx.load_subject(cmd.task_id)), cmd.task_id)
-            return tasks.replay(tx.record(task.id, tasks.delete(task)), task) or task
-
-        return self.executor.run(decide, context, tasks.replay)
+        return self._decide_on(cmd.task_id, tasks.delete, context)

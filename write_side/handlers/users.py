@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
+from uuid import UUID
 
+from events.users import UserEvent
 from write_side.commands import (
     UNSET,
     ChangePassword,
@@ -39,6 +42,17 @@ def _check_strength(field: str, password: str, *, username: str, email: str) -> 
 class UserHandlers:
     executor: CommandExecutor
     hasher: PasswordHasher
+
+    def _decide_on(
+        self, user_id: UUID, decider: Callable[[User], list[UserEvent]], context: CommandContext
+    ) -> Executed[User]:
+        """Runs a command that needs only the user's own state."""
+
+        def decide(tx: Transaction) -> User:
+            user = users.existing(users.replay(tx.load_subject(user_id)), user_id)
+            return users.replay(tx.record(user.id, decider(user)), user) or user
+
+        return self.executor.run(decide, context, users.replay)
 
     def register(self, cmd: RegisterUser, context: CommandContext) -> Executed[User]:
         _check_strength("password", cmd.password, username=cmd.username, email=cmd.email)
@@ -98,18 +112,10 @@ class UserHandlers:
         return self.executor.run(decide, context, users.replay)
 
     def deactivate(self, cmd: DeactivateUser, context: CommandContext) -> Executed[User]:
-        def decide(tx: Transaction) -> User:
-            user = users.existing(users.replay(tx.load_subject(cmd.user_id)), cmd.user_id)
-            return users.replay(tx.record(user.id, users.deactivate(user)), user) or user
-
-        return self.executor.run(decide, context, users.replay)
+        return self._decide_on(cmd.user_id, users.deactivate, context)
 
     def reactivate(self, cmd: ReactivateUser, context: CommandContext) -> Executed[User]:
-        def decide(tx: Transaction) -> User:
-            user = users.existing(users.replay(tx.load_subject(cmd.user_id)), cmd.user_id)
-            return users.replay(tx.record(user.id, users.reactivate(user)), user) or user
-
-        return self.executor.run(decide, context, users.replay)
+        return self._decide_on(cmd.user_id, users.reactivate, context)
 
     def delete(self, cmd: DeleteUser, context: CommandContext) -> Executed[User]:
         def decide(tx: Transaction) -> User:
