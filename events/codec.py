@@ -2,7 +2,8 @@
 
 Stored state is ``{"v": schema_version, "meta": {...}, "data": {...}}``; stream id,
 version and position live in the event store's own columns, not in the state.
-The public message is what leaves the write side: write-only fields stripped.
+The published form (events.published) is what leaves the write side: write-only
+fields stripped.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from uuid import UUID
 import orjson
 
 from events.envelope import Envelope
+from events.published import PublishedEvent
 from events.registry import EventRegistry
 
 
@@ -61,20 +63,29 @@ class EventCodec:
             position=position,
         )
 
-    def public_message(self, envelope: Envelope[Any]) -> bytes:
-        """The published form: metadata plus the payload without write-only fields."""
-        return orjson.dumps(
-            {
-                "event_id": envelope.event_id,
-                "type": envelope.type_name,
-                "schema_version": envelope.schema_version,
-                "stream_id": envelope.stream_id,
-                "stream_version": envelope.stream_version,
-                "position": envelope.position,
-                "occurred_at": envelope.occurred_at,
-                "correlation_id": envelope.correlation_id,
-                "causation_id": envelope.causation_id,
-                "actor": envelope.actor,
-                "data": envelope.event.public_payload(),
-            }
+    def to_published(self, envelope: Envelope[Any]) -> PublishedEvent:
+        """The form that may leave the write side: write-only fields stripped."""
+        assert envelope.position is not None, "only stored events are published"
+        return PublishedEvent(
+            event_id=str(envelope.event_id),
+            type=envelope.type_name,
+            schema_version=envelope.schema_version,
+            stream_id=str(envelope.stream_id),
+            stream_version=envelope.stream_version,
+            position=envelope.position,
+            occurred_at=envelope.occurred_at,
+            correlation_id=envelope.correlation_id,
+            causation_id=envelope.causation_id,
+            actor=envelope.actor,
+            data=envelope.event.public_payload(),
         )
+
+    def public_message(self, envelope: Envelope[Any]) -> bytes:
+        return orjson.dumps(self.to_published(envelope))
+
+    @staticmethod
+    def decode_message(body: bytes) -> PublishedEvent:
+        """Parses a published message; raises ValueError/KeyError/TypeError if malformed."""
+        fields = orjson.loads(body)
+        fields["occurred_at"] = datetime.fromisoformat(fields["occurred_at"])
+        return PublishedEvent(**fields)

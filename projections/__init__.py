@@ -1,0 +1,1 @@
+"""Projections: the runtime that consumes published events, and one module per projector."""

@@ -44,10 +44,12 @@ from write_side.event_store import (
 
 EVENTS_TABLE = "stored_events"
 IDEMPOTENCY_TABLE = "idempotency_keys"
+POSITIONS_TABLE = "positions"
 
 _insert_events = PostgresApplicationRecorder.insert_events.__wrapped__
 _select_events = PostgresAggregateRecorder.select_events.__wrapped__
 _max_notification_id = PostgresApplicationRecorder.max_notification_id.__wrapped__
+_select_notifications = PostgresApplicationRecorder.select_notifications.__wrapped__
 
 
 def ensure_database(dsn: str) -> None:
@@ -99,6 +101,23 @@ class _Recorder(PostgresApplicationRecorder):
             "INSERT INTO {} (key, fingerprint, stream_id, stream_version, position) "
             "VALUES (%s, %s, %s, %s, %s) RETURNING key"
         ).format(table)
+        positions = SQL("{}.{}").format(Identifier(datastore.schema), Identifier(POSITIONS_TABLE))
+        self.sql_create_statements.append(
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {} (name text PRIMARY KEY, position bigint NOT NULL)"
+            ).format(positions)
+        )
+        self.select_position = SQL("SELECT position FROM {} WHERE name = %s").format(positions)
+        self.upsert_position = SQL(
+            "INSERT INTO {} (name, position) VALUES (%s, %s) "
+            "ON CONFLICT (name) DO UPDATE SET position = EXCLUDED.position"
+        ).format(positions)
+        events = SQL("{}.{}").format(Identifier(datastore.schema), Identifier(EVENTS_TABLE))
+        self.select_stream = SQL(
+            "SELECT originator_version, notification_id, topic, state FROM {} "
+            "WHERE originator_id = %s AND originator_version > %s AND originator_version <= %s "
+            "ORDER BY originator_version"
+        ).format(events)
         self.select_idempotency = SQL(
             "SELECT key, fingerprint, stream_id, stream_version, position FROM {} WHERE key = %s"
         ).format(table)
@@ -190,6 +209,72 @@ class PostgresEventStore:
             return int(_max_notification_id(self.recorder) or 0)
         except (OperationalError, InterfaceError) as error:
             raise StoreUnavailable(str(error)) from error
+
+    def read_all(self, after: int, limit: int) -> list[Envelope[Any]]:
+        """Stored events with positions greater than ``after``, in position order.
+
+        Positions are commit-ordered (the append lock), so reading on from the
+        last position seen never skips an event that commits later.
+        """
+        try:
+            rows = _select_notifications(self.recorder, after, limit, inclusive_of_start=False)
+        except (OperationalError, InterfaceError) as error:
+            raise StoreUnavailable(str(error)) from error
+        decode = self.codec.decode
+        return [
+            decode(
+                type_name=n.topic,
+                state=n.state,
+                stream_id=UUID(str(n.originator_id)),
+                stream_version=n.originator_version,
+                position=n.id,
+            )
+            for n in rows
+        ]
+
+    def read_stream(
+        self, stream_id: UUID, *, after_version: int = 0, up_to_version: int | None = None
+    ) -> list[Envelope[Any]]:
+        """A stream's events in a version range, with their global positions."""
+        upper = up_to_version if up_to_version is not None else 2**62
+        try:
+            with self.datastore.get_connection() as conn:
+                rows = conn.execute(
+                    self.recorder.select_stream, (stream_id, after_version, upper)
+                ).fetchall()
+        except (OperationalError, InterfaceError) as error:
+            raise StoreUnavailable(str(error)) from error
+        return [
+            self.codec.decode(
+                type_name=row["topic"],
+                state=bytes(row["state"]),
+                stream_id=stream_id,
+                stream_version=row["originator_version"],
+                position=row["notification_id"],
+            )
+            for row in rows
+        ]
+
+    def get_position(self, name: str) -> int:
+        """A reader's stored position (the relay's), 0 if it never stored one."""
+        try:
+            with self.datastore.get_connection() as conn:
+                row = conn.execute(self.recorder.select_position, (name,)).fetchone()
+        except (OperationalError, InterfaceError) as error:
+            raise StoreUnavailable(str(error)) from error
+        return int(row["position"]) if row else 0
+
+    def set_position(self, name: str, position: int) -> None:
+        try:
+            with self.datastore.get_connection() as conn:
+                conn.execute(self.recorder.upsert_position, (name, position))
+        except (OperationalError, InterfaceError) as error:
+            raise StoreUnavailable(str(error)) from error
+
+    @property
+    def channel(self) -> str:
+        """The LISTEN/NOTIFY channel the recorder notifies on every append."""
+        return self.recorder.channel_name
 
     def ping(self) -> None:
         try:

@@ -93,7 +93,37 @@ def test_password_hashes_are_stored_for_the_write_side_only(write_side: WriteSid
     registered = UserRegistered(email="a@example.com", username="abc", password_hash="$argon2id$x")
     write_side.store.append([envelope(registered, stream, 1)])
 
-    [loaded] = write_side.store.load(stream)
+    [loaded] = write_side.store.read_stream(stream)
 
     assert loaded.event.password_hash == "$argon2id$x"
     assert b"argon2" not in write_side.store.codec.public_message(loaded)
+
+
+def test_read_all_and_read_stream_carry_commit_ordered_positions(write_side: WriteSide) -> None:
+    store, stream = write_side.store, uuid.uuid4()
+    before = store.head()
+    positions = store.append([envelope(a_task_created(), stream, 1)])
+    positions += store.append(
+        [
+            envelope(
+                TaskDetailsChanged(
+                    title="u", description=None, priority=Priority.LOW, due_date=None
+                ),
+                stream,
+                2,
+            )
+        ]
+    )
+
+    read = store.read_all(before, 100)
+    assert [e.position for e in read if e.stream_id == stream] == positions
+    assert [e.position for e in store.read_stream(stream, after_version=1)] == positions[1:]
+    assert store.read_all(store.head(), 10) == []
+
+
+def test_positions_are_stored_per_reader(write_side: WriteSide) -> None:
+    name = f"reader-{uuid.uuid4().hex[:8]}"
+    assert write_side.store.get_position(name) == 0
+    write_side.store.set_position(name, 42)
+    write_side.store.set_position(name, 43)
+    assert write_side.store.get_position(name) == 43

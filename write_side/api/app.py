@@ -13,8 +13,12 @@ from write_side.bootstrap import WriteSide
 API_PREFIX = "/api/v1"
 
 
-def create_command_app(write_side: WriteSide) -> FastAPI:
+def create_command_app(write_side: WriteSide, *, docs_prefix: str = "") -> FastAPI:
+    """``docs_prefix`` moves /docs and /openapi.json, to share a port with the query app."""
     app = FastAPI(
+        docs_url=f"{docs_prefix}/docs",
+        redoc_url=None,
+        openapi_url=f"{docs_prefix}/openapi.json",
         title="tasktrail commands",
         version="1",
         description="Every change is a command that appends events to the event store.",

@@ -1,0 +1,104 @@
+"""The composition root of every tasktrail process: builds real parts from settings.
+
+``tasktrail serve`` runs all of them in one process; ``serve commands``,
+``serve queries``, ``relay`` and ``project`` run one part each.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+
+import structlog
+
+from common.settings import Settings
+from events.catalog import default_registry
+from events.codec import EventCodec
+from projections.applier import Applier
+from projections.catalog import NAMES, build_projectors
+from projections.runtime import CheckpointListener, ProjectionRunner
+from read_side.bootstrap import ReadSide
+from read_side.cache import DocumentCache
+from read_side.memory import MemoryReadStore
+from read_side.mongo import MongoReadStore
+from read_side.positions import Checkpoints, StoreCheckpoints
+from read_side.store import ReadStore
+from write_side.bootstrap import WriteSide
+from write_side.broker import AmqpPublisher
+from write_side.event_log import PublishedLog
+from write_side.relay import Relay
+
+log = structlog.get_logger("tasktrail")
+
+IN_PROCESS_WARNING = (
+    "TASKTRAIL_MONGO_URL is unset: read models live in this process's memory and are "
+    "rebuilt from the event store on every start; set it to use MongoDB"
+)
+
+
+def open_read_store(settings: Settings) -> ReadStore:
+    if settings.mongo_url:
+        return MongoReadStore.connect(settings.mongo_url, settings.namespace)
+    log.warning(IN_PROCESS_WARNING)
+    return MemoryReadStore(settings.namespace)
+
+
+async def open_read_side(
+    settings: Settings, store: ReadStore, checkpoints: Checkpoints | None = None
+) -> ReadSide:
+    cache = await DocumentCache.connect(settings.redis_url, settings.namespace)
+    return ReadSide(store, cache, checkpoints or StoreCheckpoints(store))
+
+
+@dataclass
+class Background:
+    """The relay and projectors running as tasks of the current event loop."""
+
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    relay: Relay | None = None
+    runners: list[ProjectionRunner] = field(default_factory=list)
+
+
+@contextlib.asynccontextmanager
+async def background(
+    settings: Settings,
+    write_side: WriteSide,
+    store: ReadStore,
+    cache: DocumentCache,
+    *,
+    relay: bool = True,
+    projectors: Sequence[str] = NAMES,
+    on_checkpoint: CheckpointListener | None = None,
+) -> AsyncIterator[Background]:
+    """Runs the relay and the named projectors until the block exits, then stops them."""
+    codec = EventCodec(default_registry())
+    running = Background()
+    if relay:
+        running.relay = Relay(
+            write_side.store,
+            codec,
+            AmqpPublisher(settings.rabbitmq_url, settings.namespace),
+            dsn=settings.postgres_dsn,
+        )
+        running.tasks.append(asyncio.create_task(running.relay.run(running.stop), name="relay"))
+    source = PublishedLog(write_side.store, codec)
+    for projector in build_projectors(cache, tuple(projectors)):
+        runner = ProjectionRunner(
+            Applier(projector, store, source),
+            amqp_url=settings.rabbitmq_url,
+            namespace=settings.namespace,
+            on_checkpoint=on_checkpoint,
+        )
+        running.runners.append(runner)
+        running.tasks.append(asyncio.create_task(runner.run(running.stop), name=projector.name))
+    try:
+        yield running
+    finally:
+        running.stop.set()
+        await asyncio.wait(running.tasks, timeout=10)
+        for task in running.tasks:
+            task.cancel()
+        await asyncio.gather(*running.tasks, return_exceptions=True)

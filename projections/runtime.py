@@ -1,0 +1,197 @@
+"""Runs one projector on its durable RabbitMQ queue.
+
+On every (re)connection it binds its queue, then replays the event store from
+its checkpoint, then consumes: nothing published while it was away, or before
+its queue existed, is missed. Messages are taken in batches (prefetch), applied
+in order, and acknowledged only after the batch is flushed and the checkpoint
+stored, so a crash means redelivery, which the applier absorbs. A handler that
+keeps failing is retried with backoff, then its message goes to the projector's
+dead-letter queue with the error, its stream is held back, and the projector
+goes on with the rest.
+An unreachable read store is not the message's fault: the batch is returned to
+the queue and the runner reconnects after a pause.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import aio_pika
+import structlog
+from aio_pika.abc import AbstractChannel, AbstractIncomingMessage
+
+from events.codec import EventCodec
+from events.published import PublishedEvent
+from projections.applier import Applier
+from projections.replay import replay
+from read_side.store import StoreUnavailable
+
+log = structlog.get_logger("tasktrail.projector")
+
+CheckpointListener = Callable[[str, int], None]
+
+
+def queue_name(namespace: str, projector: str) -> str:
+    return f"{namespace}.{projector}"
+
+
+def dead_letter_queue_name(namespace: str, projector: str) -> str:
+    return f"{namespace}.{projector}.dead"
+
+
+class ProjectionRunner:
+    def __init__(
+        self,
+        applier: Applier,
+        *,
+        amqp_url: str,
+        namespace: str,
+        prefetch: int = 256,
+        attempts: int = 3,
+        on_checkpoint: CheckpointListener | None = None,
+    ) -> None:
+        self.applier = applier
+        self.name = applier.projector.name
+        self.amqp_url = amqp_url
+        self.exchange = f"{namespace}.events"
+        self.queue = queue_name(namespace, self.name)
+        self.dead_letters = dead_letter_queue_name(namespace, self.name)
+        self.prefetch = prefetch
+        self.attempts = attempts
+        self.on_checkpoint = on_checkpoint
+        self.position = 0
+
+    async def run(self, stop: asyncio.Event) -> None:
+        pause = 0.5
+        while not stop.is_set():
+            try:
+                await self.applier.projector.setup(self.applier.store)
+                self.position = await self.applier.tracking.checkpoint()
+                self._announce()
+                await self._consume(stop)
+                pause = 0.5
+            except (
+                aio_pika.exceptions.AMQPError,
+                ConnectionError,
+                OSError,
+                StoreUnavailable,
+            ) as error:
+                log.warning("projector reconnecting", projector=self.name, error=repr(error))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), pause)
+                pause = min(pause * 2, 10)
+
+    async def _consume(self, stop: asyncio.Event) -> None:
+        connection = await aio_pika.connect(self.amqp_url, timeout=10)
+        lost = asyncio.Event()
+        connection.close_callbacks.add(lambda *_: lost.set())
+        async with connection:
+            channel = await connection.channel(publisher_confirms=True)
+            await channel.set_qos(prefetch_count=self.prefetch)
+            exchange = await channel.declare_exchange(
+                self.exchange, aio_pika.ExchangeType.TOPIC, durable=True
+            )
+            queue = await channel.declare_queue(self.queue, durable=True)
+            await queue.bind(exchange, "#")
+            await channel.declare_queue(self.dead_letters, durable=True)
+            # Bound first, then caught up: whatever was published before the queue
+            # existed (or while this runner was away) is read from the event store;
+            # everything after is in the queue; the overlap is absorbed as duplicates.
+            self.position = await replay(self.applier, after=self.position)
+            self._announce()
+            inbox: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
+            await queue.consume(inbox.put)
+            log.info("projector consuming", projector=self.name, queue=self.queue)
+            while not stop.is_set():
+                batch = await _next_batch(inbox, stop, lost, self.prefetch)
+                if lost.is_set():
+                    raise ConnectionError("connection to RabbitMQ lost")
+                if batch:
+                    await self._process(batch, channel)
+
+    async def _process(
+        self, batch: list[AbstractIncomingMessage], channel: AbstractChannel
+    ) -> None:
+        top = self.position
+        for message in batch:
+            try:
+                event = EventCodec.decode_message(message.body)
+            except (ValueError, KeyError, TypeError) as error:
+                await self._dead_letter(channel, message, f"undecodable message: {error!r}")
+                continue
+            try:
+                await self._apply_with_retries(event)
+            except StoreUnavailable:
+                raise  # not the message's fault: the batch goes back to the queue
+            except Exception as error:
+                await self._dead_letter(channel, message, repr(error))
+                await self.applier.block(event)
+            top = max(top, event.position)
+        await self.applier.projector.flush(self.applier.store)
+        await self.applier.tracking.save_checkpoint(top)
+        await batch[-1].ack(multiple=True)
+        self.position = top
+        self._announce()
+
+    async def _apply_with_retries(self, event: PublishedEvent) -> None:
+        for attempt in range(self.attempts):
+            try:
+                await self.applier.apply(event)
+                return
+            except StoreUnavailable:
+                raise
+            except Exception:
+                if attempt == self.attempts - 1:
+                    raise
+                await asyncio.sleep(0.05 * 2**attempt)
+
+    async def _dead_letter(
+        self, channel: AbstractChannel, message: AbstractIncomingMessage, error: str
+    ) -> None:
+        log.error("dead-lettered", projector=self.name, message_id=message.message_id, error=error)
+        headers = dict(message.headers or {})
+        headers |= {
+            "x-error": error[:2000],
+            "x-projector": self.name,
+            "x-routing-key": message.routing_key or "",
+            "x-dead-lettered-at": datetime.now(UTC).isoformat(),
+        }
+        await channel.default_exchange.publish(
+            aio_pika.Message(
+                body=message.body,
+                headers=headers,
+                content_type=message.content_type,
+                message_id=message.message_id,
+                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            ),
+            routing_key=self.dead_letters,
+        )
+
+    def _announce(self) -> None:
+        if self.on_checkpoint is not None:
+            self.on_checkpoint(self.name, self.position)
+
+
+async def _next_batch(
+    inbox: asyncio.Queue[AbstractIncomingMessage],
+    stop: asyncio.Event,
+    lost: asyncio.Event,
+    limit: int,
+) -> list[AbstractIncomingMessage]:
+    """Waits for one message (or stop, or a lost connection), then takes what is waiting."""
+    getter = asyncio.ensure_future(inbox.get())
+    stopped = asyncio.ensure_future(stop.wait())
+    broken = asyncio.ensure_future(lost.wait())
+    await asyncio.wait([getter, stopped, broken], return_when=asyncio.FIRST_COMPLETED)
+    for waiter in (stopped, broken):
+        waiter.cancel()
+    if not getter.done():
+        getter.cancel()
+        return []
+    batch = [getter.result()]
+    while len(batch) < limit and not inbox.empty():
+        batch.append(inbox.get_nowait())
+    return batch

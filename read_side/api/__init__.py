@@ -1,0 +1,1 @@
+"""The query API: reads Redis, then the read store; never the event store."""

@@ -1,0 +1,35 @@
+"""Queries of analytics: a user's events, newest first, and their activity summary."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from fastapi import APIRouter
+from starlette.responses import Response
+
+from common.problems import Problem
+from read_side.api.deps import AnalyticsPosition, PagingDep, ReadSideDep
+from read_side.api.responses import document, page
+from read_side.api.schemas import AnalyticsEventView, Page, SummaryView
+
+router = APIRouter(prefix="/analytics", tags=["analytics"])
+
+
+@router.get("/events/user/{user_id}", response_model=Page[AnalyticsEventView])
+async def events_of_user(
+    user_id: UUID, rs: ReadSideDep, paging: PagingDep, position: AnalyticsPosition
+) -> Response:
+    query = {"user_id": str(user_id)}
+    collection = rs.store.collection("analytics_events")
+    docs = await collection.find(
+        query, sort=[("timestamp", -1), ("_id", 1)], skip=paging.offset, limit=paging.limit
+    )
+    return page(docs, await collection.count(query), paging, position)
+
+
+@router.get("/summary/user/{user_id}", response_model=SummaryView)
+async def summary_of_user(user_id: UUID, rs: ReadSideDep, position: AnalyticsPosition) -> Response:
+    doc = await rs.store.collection("activity_summaries").find_one({"_id": str(user_id)})
+    if doc is None:
+        raise Problem(404, f"no activity recorded for user {user_id}")
+    return document(doc, position)

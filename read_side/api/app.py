@@ -1,0 +1,39 @@
+"""Builds the query app from a ReadSide; the caller owns its lifetime."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from starlette.responses import Response
+
+from common.middleware import BodyLimit, RequestContext
+from common.problems import Problem, install_problem_handlers, problem_response
+from read_side.api import analytics, audit, health, tasks, users
+from read_side.bootstrap import ReadSide
+from read_side.store import StoreUnavailable
+
+API_PREFIX = "/api/v1"
+
+
+async def _unavailable(request: Request, exc: Exception) -> Response:
+    problem = Problem(
+        503, "the read store is unavailable; retry later", slug="unavailable",
+        headers={"Retry-After": "5"},
+    )  # fmt: skip
+    return problem_response(request.scope, problem)
+
+
+def create_query_app(read_side: ReadSide, *, max_body_bytes: int = 1_048_576) -> FastAPI:
+    app = FastAPI(
+        title="tasktrail queries",
+        version="1",
+        description="Reads the read models only; X-Min-Position gives read-your-writes.",
+    )
+    app.state.read_side = read_side
+    for router in (users.router, tasks.router, analytics.router, audit.router):
+        app.include_router(router, prefix=API_PREFIX)
+    app.include_router(health.router)
+    install_problem_handlers(app)
+    app.add_exception_handler(StoreUnavailable, _unavailable)
+    app.add_middleware(BodyLimit, limit=max_body_bytes)
+    app.add_middleware(RequestContext)
+    return app

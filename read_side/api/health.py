@@ -1,0 +1,32 @@
+"""Liveness, and readiness: the read store must answer; Redis is reported, not required."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from common.problems import Problem
+from read_side.api.deps import ReadSideDep
+from read_side.store import StoreUnavailable
+
+router = APIRouter(prefix="/health", tags=["health"])
+
+
+@router.get("")
+async def live() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/ready")
+async def ready(rs: ReadSideDep) -> dict[str, object]:
+    checks = {"redis": "ok" if await rs.cache.ping() else "down"}
+    try:
+        await rs.store.ping()
+    except StoreUnavailable as error:
+        raise Problem(
+            503,
+            f"read store: {error}",
+            slug="unavailable",
+            headers={"Retry-After": "5"},
+            checks=checks | {"mongo": "down"},
+        ) from error
+    return {"status": "ready", "checks": checks | {"mongo": "ok"}}

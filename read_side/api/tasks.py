@@ -1,0 +1,50 @@
+"""Queries of tasks: by id (cached) and a filtered list."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Query
+from starlette.responses import Response
+
+from events.tasks import Priority, TaskStatus
+from read_side.api.cached import cached_document
+from read_side.api.deps import PagingDep, ReadSideDep, TasksPosition
+from read_side.api.responses import page
+from read_side.api.schemas import Page, TaskView
+
+router = APIRouter(prefix="/tasks", tags=["tasks"])
+TASKS = "tasks"
+
+
+@router.get("/{task_id}", response_model=TaskView)
+async def task(task_id: UUID, rs: ReadSideDep, position: TasksPosition) -> Response:
+    return await cached_document(rs, "task", TASKS, str(task_id), position)
+
+
+@router.get("", response_model=Page[TaskView])
+async def tasks(
+    rs: ReadSideDep,
+    paging: PagingDep,
+    position: TasksPosition,
+    user_id: UUID | None = None,
+    status: TaskStatus | None = None,
+    priority: Priority | None = None,
+    due_before: Annotated[date | None, Query(description="Due strictly before this day")] = None,
+) -> Response:
+    query: dict[str, Any] = {}
+    if user_id is not None:
+        query["user_id"] = str(user_id)
+    if status is not None:
+        query["status"] = status.value
+    if priority is not None:
+        query["priority"] = priority.value
+    if due_before is not None:
+        query["due_date"] = {"$lt": due_before.isoformat(), "$ne": None}
+    collection = rs.store.collection(TASKS)
+    docs = await collection.find(
+        query, sort=[("created_at", 1), ("_id", 1)], skip=paging.offset, limit=paging.limit
+    )
+    return page(docs, await collection.count(query), paging, position)

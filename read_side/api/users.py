@@ -1,0 +1,78 @@
+"""Queries of users: by id (cached), by username or email, and a searchable list."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Query
+from pydantic import EmailStr
+from starlette.responses import Response
+
+from common.problems import Problem
+from read_side.api.cached import cached_document
+from read_side.api.deps import PagingDep, ReadSideDep, TasksPosition, UsersPosition
+from read_side.api.responses import document, page
+from read_side.api.schemas import Page, TaskView, UserView
+
+router = APIRouter(prefix="/users", tags=["users"])
+USERS, TASKS = "users", "tasks"
+_ORDER = [("created_at", 1), ("_id", 1)]
+
+
+@router.get("/by-username/{username}", response_model=UserView)
+async def user_by_username(username: str, rs: ReadSideDep, position: UsersPosition) -> Response:
+    doc = await rs.store.collection(USERS).find_one({"_username": username.casefold()})
+    if doc is None:
+        raise Problem(404, f"no user has the username {username!r}")
+    return document(doc, position)
+
+
+@router.get("/by-email", response_model=UserView)
+async def user_by_email(
+    email: Annotated[EmailStr, Query()], rs: ReadSideDep, position: UsersPosition
+) -> Response:
+    doc = await rs.store.collection(USERS).find_one({"_email": email.casefold()})
+    if doc is None:
+        raise Problem(404, "no user has this email")
+    return document(doc, position)
+
+
+@router.get("/{user_id}", response_model=UserView)
+async def user(user_id: UUID, rs: ReadSideDep, position: UsersPosition) -> Response:
+    return await cached_document(rs, "user", USERS, str(user_id), position)
+
+
+@router.get("", response_model=Page[UserView])
+async def users(
+    rs: ReadSideDep,
+    paging: PagingDep,
+    position: UsersPosition,
+    status: Annotated[str | None, Query(pattern="^(active|inactive)$")] = None,
+    search: Annotated[
+        str | None,
+        Query(max_length=100, description="Matches username, email or full name, literally"),
+    ] = None,
+) -> Response:
+    query: dict[str, Any] = {}
+    if status is not None:
+        query["status"] = status
+    if search:
+        literal = {"$regex": re.escape(search), "$options": "i"}
+        query["$or"] = [{"username": literal}, {"email": literal}, {"full_name": literal}]
+    collection = rs.store.collection(USERS)
+    docs = await collection.find(query, sort=_ORDER, skip=paging.offset, limit=paging.limit)
+    return page(docs, await collection.count(query), paging, position)
+
+
+@router.get("/{user_id}/tasks", response_model=Page[TaskView])
+async def tasks_of_user(
+    user_id: UUID, rs: ReadSideDep, paging: PagingDep, position: TasksPosition
+) -> Response:
+    if await rs.store.collection(USERS).find_one({"_id": str(user_id)}, {"_id": 1}) is None:
+        raise Problem(404, f"user {user_id} does not exist")
+    query = {"user_id": str(user_id)}
+    collection = rs.store.collection(TASKS)
+    docs = await collection.find(query, sort=_ORDER, skip=paging.offset, limit=paging.limit)
+    return page(docs, await collection.count(query), paging, position)

@@ -1,0 +1,69 @@
+"""How far each projector has got, for X-Read-Position and X-Min-Position.
+
+In the all-in-one process the projectors announce every checkpoint to a
+LocalCheckpoints board, and waiting queries wake at once. A query process of
+its own polls the checkpoints the projectors store instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Protocol
+
+from read_side.store import ReadStore
+
+CHECKPOINTS = "checkpoints"
+
+
+class Checkpoints(Protocol):
+    async def position(self, projector: str) -> int: ...
+
+    async def wait(self, projector: str, at_least: int, within: float) -> int:
+        """The projector's position once it reaches ``at_least``, or when time is up."""
+        ...
+
+
+class LocalCheckpoints:
+    def __init__(self) -> None:
+        self._positions: dict[str, int] = {}
+        self._changed = asyncio.Event()
+
+    def update(self, projector: str, position: int) -> None:
+        """Called by in-process projectors after each stored checkpoint."""
+        self._positions[projector] = max(position, self._positions.get(projector, 0))
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
+
+    async def position(self, projector: str) -> int:
+        return self._positions.get(projector, 0)
+
+    async def wait(self, projector: str, at_least: int, within: float) -> int:
+        deadline = time.monotonic() + within
+        while (current := self._positions.get(projector, 0)) < at_least:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return current
+            try:
+                await asyncio.wait_for(self._changed.wait(), remaining)
+            except TimeoutError:
+                return self._positions.get(projector, 0)
+        return current
+
+
+class StoreCheckpoints:
+    def __init__(self, store: ReadStore, poll_seconds: float = 0.01) -> None:
+        self.collection = store.collection(CHECKPOINTS)
+        self.poll_seconds = poll_seconds
+
+    async def position(self, projector: str) -> int:
+        doc = await self.collection.find_one({"_id": projector})
+        return int(doc["position"]) if doc else 0
+
+    async def wait(self, projector: str, at_least: int, within: float) -> int:
+        deadline = time.monotonic() + within
+        while (current := await self.position(projector)) < at_least:
+            if time.monotonic() >= deadline:
+                return current
+            await asyncio.sleep(self.poll_seconds)
+        return current
