@@ -103,7 +103,10 @@ async def _summary(store: ReadStore, user_id: str) -> dict[str, object]:
         "user_id": user_id,
         "total_events": len(rows),
         "last_activity": max((row["timestamp"] for row in rows), default=None),
-        "top_events": [{"event_name": n, "count": c} for n, c in names.most_common(TOP_EVENTS)],
+        "top_events": [
+            {"event_name": n, "count": c}
+            for n, c in sorted(names.items(), key=lambda item: (-item[1], item[0]))[:TOP_EVENTS]
+        ],
         "by_type": dict(Counter(row["event_type"] for row in rows)),
         "by_day": dict(sorted(Counter(row["_day"] for row in rows).items())),
     }

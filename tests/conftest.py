@@ -1,20 +1,37 @@
-"""Fixtures that build real infrastructure: a throwaway PostgreSQL database per session."""
+"""Fixtures that build real infrastructure.
+
+Each session gets a PostgreSQL database, a RabbitMQ exchange and queues, and
+Redis keys of its own (the namespace), and removes them afterwards. The read
+store is the in-process one (DESIGN.md: no MongoDB server here).
+"""
 
 from __future__ import annotations
 
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 
+import aio_pika
 import httpx
 import psycopg
 import pytest
 from psycopg.conninfo import make_conninfo
 from psycopg.sql import SQL, Identifier
+from redis.asyncio import Redis
 
+from cli.asgi import CombinedApp
+from cli.processes import Background, background, open_read_side
 from common.settings import Settings
+from projections.catalog import NAMES
+from projections.runtime import dead_letter_queue_name, queue_name
+from read_side.api.app import create_query_app
+from read_side.cache import DocumentCache
+from read_side.memory import MemoryReadStore
+from read_side.positions import LocalCheckpoints
 from write_side.api.app import create_command_app
 from write_side.bootstrap import WriteSide, bootstrap
+from write_side.broker import exchange_name
 
 BASE_DSN = os.environ.get(
     "TASKTRAIL_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -49,3 +66,48 @@ async def commands(write_side: WriteSide) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=create_command_app(write_side))
     async with httpx.AsyncClient(transport=transport, base_url="http://tasktrail") as client:
         yield client
+
+
+@dataclass
+class System:
+    """The whole service in this process: both APIs, the relay and every projector."""
+
+    api: httpx.AsyncClient
+    store: MemoryReadStore
+    cache: DocumentCache
+    checkpoints: LocalCheckpoints
+    running: Background
+
+
+@pytest.fixture(scope="session")
+async def system(settings: Settings, write_side: WriteSide) -> AsyncIterator[System]:
+    store = MemoryReadStore(settings.namespace)
+    checkpoints = LocalCheckpoints()
+    read_side = await open_read_side(settings, store, checkpoints)
+    app = CombinedApp(
+        create_command_app(write_side, docs_prefix="/commands"), create_query_app(read_side)
+    )
+    async with (
+        background(
+            settings, write_side, store, read_side.cache, on_checkpoint=checkpoints.update
+        ) as running,
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as api,
+    ):
+        yield System(api, store, read_side.cache, checkpoints, running)
+    await read_side.cache.close()
+    await _delete_broker_objects(settings)
+    redis = Redis.from_url(settings.redis_url)
+    keys = [key async for key in redis.scan_iter(match=f"{settings.namespace}:*", count=1000)]
+    if keys:
+        await redis.unlink(*keys)
+    await redis.aclose()
+
+
+async def _delete_broker_objects(settings: Settings) -> None:
+    connection = await aio_pika.connect(settings.rabbitmq_url)
+    async with connection:
+        channel = await connection.channel()
+        for name in NAMES:
+            await channel.queue_delete(queue_name(settings.namespace, name))
+            await channel.queue_delete(dead_letter_queue_name(settings.namespace, name))
+        await channel.exchange_delete(exchange_name(settings.namespace))
