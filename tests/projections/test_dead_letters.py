@@ -1,0 +1,122 @@
+"""A poison event goes to the dead-letter queue; its stream waits; the rest goes on."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import pytest
+
+from common.settings import Settings
+from events.catalog import default_registry
+from events.codec import EventCodec
+from events.published import PublishedEvent
+from projections.applier import Applier
+from projections.ports import NoCache
+from projections.runtime import ProjectionRunner, dead_letter_queue_name, queue_name
+from projections.tasks import TasksProjector
+from read_side.memory import MemoryReadStore
+from read_side.store import ReadStore
+from tests.support import broker
+from tests.write_side.api.given import PASSWORD, unique
+from write_side.bootstrap import WriteSide
+from write_side.broker import AmqpPublisher, exchange_name
+from write_side.commands import CreateTask, RegisterUser, UpdateTask
+from write_side.event_log import PublishedLog
+from write_side.executor import CommandContext
+from write_side.relay import Relay
+
+
+class FailingTasks(TasksProjector):
+    """The real tasks projector, except that it cannot apply one chosen event."""
+
+    poison: tuple[str, int] | None = None
+
+    async def apply(self, event: PublishedEvent, store: ReadStore) -> None:
+        if (event.stream_id, event.stream_version) == self.poison:
+            raise RuntimeError("cannot apply this one")
+        await super().apply(event, store)
+
+
+@dataclass
+class Rig:
+    projector: FailingTasks
+    runner: ProjectionRunner
+    store: MemoryReadStore
+    dead_letters: str
+
+
+@pytest.fixture
+async def rig(settings: Settings, write_side: WriteSide) -> AsyncIterator[Rig]:
+    namespace = f"{settings.namespace}_dlq_{uuid.uuid4().hex[:6]}"
+    codec = EventCodec(default_registry())
+    store = MemoryReadStore(namespace)
+    projector = FailingTasks(NoCache())
+    applier = Applier(projector, store, PublishedLog(write_side.store, codec))
+    head = write_side.store.head()
+    await applier.tracking.save_checkpoint(head)  # this rig only cares about what comes next
+    relay = Relay(
+        write_side.store, codec, AmqpPublisher(settings.rabbitmq_url, namespace),
+        dsn=settings.postgres_dsn, name=f"relay-{namespace}",
+    )  # fmt: skip
+    write_side.store.set_position(relay.name, head)
+    runner = ProjectionRunner(applier, amqp_url=settings.rabbitmq_url, namespace=namespace)
+    stop = asyncio.Event()
+    tasks = [asyncio.create_task(relay.run(stop)), asyncio.create_task(runner.run(stop))]
+    yield Rig(projector, runner, store, dead_letter_queue_name(namespace, "tasks"))
+    stop.set()
+    await asyncio.wait_for(asyncio.gather(*tasks), 15)
+    await broker.delete(
+        settings.rabbitmq_url,
+        queues=(queue_name(namespace, "tasks"), dead_letter_queue_name(namespace, "tasks")),
+        exchanges=(exchange_name(namespace),),
+    )
+
+
+async def caught_up(runner: ProjectionRunner, position: int) -> None:
+    for _ in range(200):
+        if runner.position >= position:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"projector stuck at {runner.position}, expected {position}")
+
+
+async def test_a_dead_letter_holds_back_its_stream_only_until_resolved(
+    settings: Settings, write_side: WriteSide, rig: Rig
+) -> None:
+    ctx = CommandContext()
+    owner = uuid.uuid4()
+    name = unique()
+    ws = write_side
+    await asyncio.to_thread(
+        ws.users.register, RegisterUser(owner, f"{name}@example.com", name, PASSWORD), ctx
+    )
+    bad, good = uuid.uuid4(), uuid.uuid4()
+    for task in (bad, good):
+        await asyncio.to_thread(ws.tasks.create, CreateTask(task, owner, "original"), ctx)
+    rig.projector.poison = (str(bad), 2)
+    await asyncio.to_thread(ws.tasks.update, UpdateTask(bad, title="poisoned"), ctx)
+    await asyncio.to_thread(ws.tasks.update, UpdateTask(bad, title="after the poison"), ctx)
+    last = await asyncio.to_thread(ws.tasks.update, UpdateTask(good, title="unaffected"), ctx)
+
+    await caught_up(rig.runner, last.position)
+
+    tasks = rig.store.collection("tasks")
+    assert (await tasks.find_one({"_id": str(good)}))["title"] == "unaffected"  # type: ignore[index]
+    held = await tasks.find_one({"_id": str(bad)})
+    assert held is not None
+    assert (held["title"], held["version"]) == ("original", 1), "later events waited"
+    [dead] = await broker.drain(settings.rabbitmq_url, rig.dead_letters)
+    assert dead.headers["x-error"] == "RuntimeError('cannot apply this one')"
+    assert dead.headers["stream_version"] == 2
+    assert dead.routing_key == rig.dead_letters
+    assert dead.headers["x-routing-key"] == "task.details_changed"
+
+    rig.projector.poison = None  # the cause is fixed; resolve the dead letter
+    assert await rig.runner.applier.resume(str(bad)) == 2
+
+    resolved = await tasks.find_one({"_id": str(bad)})
+    assert resolved is not None
+    assert (resolved["title"], resolved["version"]) == ("after the poison", 3)

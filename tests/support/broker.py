@@ -1,0 +1,49 @@
+"""Real RabbitMQ helpers for tests: a queue bound to a namespace's exchange, and outages."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+
+import aio_pika
+
+
+async def bound_queue(url: str, exchange: str, queue: str) -> None:
+    """A durable queue on ``exchange`` (declared here if missing), bound to every key."""
+    connection = await aio_pika.connect(url)
+    async with connection:
+        channel = await connection.channel()
+        ex = await channel.declare_exchange(exchange, aio_pika.ExchangeType.TOPIC, durable=True)
+        declared = await channel.declare_queue(queue, durable=True)
+        await declared.bind(ex, "#")
+
+
+async def drain(url: str, queue: str) -> list[aio_pika.abc.AbstractIncomingMessage]:
+    """Every message now in ``queue``, acknowledged."""
+    connection = await aio_pika.connect(url)
+    messages = []
+    async with connection:
+        channel = await connection.channel()
+        declared = await channel.declare_queue(queue, durable=True, passive=True)
+        while (message := await declared.get(fail=False, no_ack=True)) is not None:
+            messages.append(message)
+    return messages
+
+
+async def delete(
+    url: str, *, queues: tuple[str, ...] = (), exchanges: tuple[str, ...] = ()
+) -> None:
+    connection = await aio_pika.connect(url)
+    async with connection:
+        channel = await connection.channel()
+        for queue in queues:
+            await channel.queue_delete(queue)
+        for exchange in exchanges:
+            await channel.exchange_delete(exchange)
+
+
+async def rabbitmqctl(*args: str) -> None:
+    """Runs rabbitmqctl without blocking the event loop (the relay keeps running)."""
+    await asyncio.to_thread(
+        subprocess.run, ["rabbitmqctl", *args], check=True, capture_output=True, timeout=120
+    )
