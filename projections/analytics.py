@@ -60,7 +60,9 @@ class AnalyticsProjector:
         await store.collection(EVENTS).insert_one(
             {
                 "_id": event.event_id,
-                "id": event.event_id,
+                # A tracked activity is known by its own id (what POST answered); a
+                # domain event by its event id.
+                "id": event.stream_id if event.aggregate == "activity" else event.event_id,
                 **doc,
                 "user_id": user_id,
                 "timestamp": timestamp,

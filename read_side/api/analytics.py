@@ -7,9 +7,8 @@ from uuid import UUID
 from fastapi import APIRouter
 from starlette.responses import Response
 
-from common.problems import Problem
 from read_side.api.deps import AnalyticsPosition, PagingDep, ReadSideDep
-from read_side.api.responses import document, page
+from read_side.api.responses import document, not_found, page
 from read_side.api.schemas import AnalyticsEventView, Page, SummaryView
 
 router = APIRouter(prefix="/analytics", tags=["analytics"])
@@ -31,5 +30,5 @@ async def events_of_user(
 async def summary_of_user(user_id: UUID, rs: ReadSideDep, position: AnalyticsPosition) -> Response:
     doc = await rs.store.collection("activity_summaries").find_one({"_id": str(user_id)})
     if doc is None:
-        raise Problem(404, f"no activity recorded for user {user_id}")
+        raise not_found(f"no activity recorded for user {user_id}", position)
     return document(doc, position)

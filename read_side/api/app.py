@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from starlette.responses import Response
 
-from common.middleware import BodyLimit, RequestContext
+from common.middleware import BodyLimit, HeadAsGet, RequestContext
 from common.problems import Problem, install_problem_handlers, problem_response
 from read_side.api import analytics, audit, health, tasks, users
 from read_side.bootstrap import ReadSide
@@ -35,5 +35,6 @@ def create_query_app(read_side: ReadSide, *, max_body_bytes: int = 1_048_576) ->
     install_problem_handlers(app)
     app.add_exception_handler(StoreUnavailable, _unavailable)
     app.add_middleware(BodyLimit, limit=max_body_bytes)
+    app.add_middleware(HeadAsGet)
     app.add_middleware(RequestContext)
     return app

@@ -7,9 +7,8 @@ from uuid import UUID
 from fastapi import APIRouter
 from starlette.responses import Response
 
-from common.problems import Problem
 from read_side.api.deps import AuditPosition, PagingDep, ReadSideDep
-from read_side.api.responses import page
+from read_side.api.responses import not_found, page
 from read_side.api.schemas import AuditEntry, Page
 
 router = APIRouter(prefix="/audit", tags=["audit"])
@@ -23,7 +22,7 @@ async def audit_trail(
     collection = rs.store.collection("audit")
     total = await collection.count(query)
     if total == 0:
-        raise Problem(404, f"no events recorded for stream {stream_id}")
+        raise not_found(f"no events recorded for stream {stream_id}", position)
     docs = await collection.find(
         query, sort=[("stream_version", 1)], skip=paging.offset, limit=paging.limit
     )

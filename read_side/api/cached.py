@@ -5,8 +5,7 @@ from __future__ import annotations
 import orjson
 from starlette.responses import Response
 
-from common.problems import Problem
-from read_side.api.responses import json_body
+from read_side.api.responses import json_body, not_found
 from read_side.bootstrap import ReadSide
 from read_side.store import public_view
 
@@ -17,11 +16,11 @@ async def cached_document(
     hit = await read_side.cache.get(kind, id)
     if hit is not None:
         if hit.body is None:  # a tombstone: deleted
-            raise Problem(404, f"{kind} {id} does not exist")
+            raise not_found(f"{kind} {id} does not exist", position)
         return json_body(hit.body, position)
     doc = await read_side.store.collection(collection).find_one({"_id": id})
     if doc is None:
-        raise Problem(404, f"{kind} {id} does not exist")
+        raise not_found(f"{kind} {id} does not exist", position)
     body = orjson.dumps(public_view(doc))
     await read_side.cache.put(kind, id, doc["_rev"], body)
     return json_body(body, position)

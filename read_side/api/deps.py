@@ -38,7 +38,9 @@ def _paging(
 PagingDep = Annotated[Paging, Depends(_paging)]
 
 
-def _position_of(projector: str) -> Callable[..., Awaitable[int]]:
+def _position_of(*projectors: str) -> Callable[..., Awaitable[int]]:
+    """The lowest position among the read models a query reads, after waiting for each."""
+
     async def position(
         read_side: ReadSideDep,
         x_min_position: Annotated[
@@ -46,17 +48,20 @@ def _position_of(projector: str) -> Callable[..., Awaitable[int]]:
             Header(ge=0, description="Wait until the read model has applied this position"),
         ] = None,
     ) -> int:
-        """The read model's position before reading, after waiting for X-Min-Position."""
+        checkpoints = read_side.checkpoints
         if x_min_position is None:
-            return await read_side.checkpoints.position(projector)
-        reached = await read_side.checkpoints.wait(
-            projector, x_min_position, within=read_side.consistency_wait
+            return min([await checkpoints.position(p) for p in projectors])
+        reached = min(
+            [
+                await checkpoints.wait(p, x_min_position, within=read_side.consistency_wait)
+                for p in projectors
+            ]
         )
         if reached < x_min_position:
             raise Problem(
                 504,
-                f"the {projector} read model reached position {reached}, not yet "
-                f"{x_min_position}; retry shortly",
+                f"the {' and '.join(projectors)} read models reached position {reached}, "
+                f"not yet {x_min_position}; retry shortly",
                 slug="not-yet-consistent",
                 title="Read model behind",
                 headers={"X-Read-Position": str(reached), "Retry-After": "1"},
@@ -69,5 +74,6 @@ def _position_of(projector: str) -> Callable[..., Awaitable[int]]:
 
 UsersPosition = Annotated[int, Depends(_position_of("users"))]
 TasksPosition = Annotated[int, Depends(_position_of("tasks"))]
+UsersAndTasksPosition = Annotated[int, Depends(_position_of("users", "tasks"))]
 AnalyticsPosition = Annotated[int, Depends(_position_of("analytics"))]
 AuditPosition = Annotated[int, Depends(_position_of("audit"))]

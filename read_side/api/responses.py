@@ -5,6 +5,7 @@ from __future__ import annotations
 import orjson
 from starlette.responses import Response
 
+from common.problems import Problem
 from read_side.api.deps import Paging
 from read_side.store import Document, public_view
 
@@ -31,3 +32,8 @@ def page(docs: list[Document], total: int, paging: Paging, position: int) -> Res
         ),
         position,
     )
+
+
+def not_found(detail: str, position: int) -> Problem:
+    """A 404 that, like every query answer, says which position it was read at."""
+    return Problem(404, detail, headers={"X-Read-Position": str(position)})

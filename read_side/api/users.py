@@ -10,10 +10,9 @@ from fastapi import APIRouter, Query
 from pydantic import EmailStr
 from starlette.responses import Response
 
-from common.problems import Problem
 from read_side.api.cached import cached_document
-from read_side.api.deps import PagingDep, ReadSideDep, TasksPosition, UsersPosition
-from read_side.api.responses import document, page
+from read_side.api.deps import PagingDep, ReadSideDep, UsersAndTasksPosition, UsersPosition
+from read_side.api.responses import document, not_found, page
 from read_side.api.schemas import Page, TaskView, UserView
 
 router = APIRouter(prefix="/users", tags=["users"])
@@ -25,7 +24,7 @@ _ORDER = [("created_at", 1), ("_id", 1)]
 async def user_by_username(username: str, rs: ReadSideDep, position: UsersPosition) -> Response:
     doc = await rs.store.collection(USERS).find_one({"_username": username.casefold()})
     if doc is None:
-        raise Problem(404, f"no user has the username {username!r}")
+        raise not_found(f"no user has the username {username!r}", position)
     return document(doc, position)
 
 
@@ -35,7 +34,7 @@ async def user_by_email(
 ) -> Response:
     doc = await rs.store.collection(USERS).find_one({"_email": email.casefold()})
     if doc is None:
-        raise Problem(404, "no user has this email")
+        raise not_found("no user has this email", position)
     return document(doc, position)
 
 
@@ -68,10 +67,11 @@ async def users(
 
 @router.get("/{user_id}/tasks", response_model=Page[TaskView])
 async def tasks_of_user(
-    user_id: UUID, rs: ReadSideDep, paging: PagingDep, position: TasksPosition
+    user_id: UUID, rs: ReadSideDep, paging: PagingDep, position: UsersAndTasksPosition
 ) -> Response:
+    """Reads two read models, so it waits for both projectors."""
     if await rs.store.collection(USERS).find_one({"_id": str(user_id)}, {"_id": 1}) is None:
-        raise Problem(404, f"user {user_id} does not exist")
+        raise not_found(f"user {user_id} does not exist", position)
     query = {"user_id": str(user_id)}
     collection = rs.store.collection(TASKS)
     docs = await collection.find(query, sort=_ORDER, skip=paging.offset, limit=paging.limit)
