@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated
+from uuid import UUID
 
 import typer
 from rich.console import Console
@@ -112,4 +114,81 @@ def project(
     try:
         asyncio.run(serving.run_background(settings, relay=False, projectors=tuple(names or NAMES)))
     except serving.StartupFailed as error:
+        raise _fail(str(error)) from None
+
+
+def _iso_time(value: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{value!r} is not an ISO 8601 time; try 2025-05-01T12:00:00Z"
+        ) from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+@app.command()
+def audit(
+    stream_id: Annotated[
+        UUID | None,
+        typer.Argument(
+            metavar="STREAM_ID",
+            help="The user, task, activity or reservation id.",
+            show_default=False,
+        ),
+    ] = None,
+    as_of: Annotated[
+        datetime | None,
+        typer.Option(
+            "--as-of",
+            parser=_iso_time,
+            metavar="ISO_TIME",
+            help="Cut at this time (ISO 8601; without an offset, UTC).",
+        ),
+    ] = None,
+    version: Annotated[
+        int | None,
+        typer.Option("--version", min=1, metavar="N", help="Cut at this stream version."),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON document instead of tables.")
+    ] = False,
+    correlation_id: Annotated[
+        str | None,
+        typer.Option(
+            "--correlation-id",
+            metavar="ID",
+            help="List every event one request caused, across streams, instead.",
+        ),
+    ] = None,
+) -> None:
+    """Audit a stream from the event store: who did what, when, and its state then.
+
+    Prints each event (position, version, time, type, actor, correlation id, changes),
+    then the user's or task's state rebuilt by replaying its events up to the cut
+    (the latest event by default). Password hashes are never printed. With
+    [b]--correlation-id[/b], lists every event one request (X-Request-ID) caused.
+
+    Examples:
+      tasktrail audit 5f0c6f1e-3b1a-4c8e-9d2f-7a6b5c4d3e2f
+      tasktrail audit 5f0c6f1e-3b1a-4c8e-9d2f-7a6b5c4d3e2f --version 2
+      tasktrail audit 5f0c6f1e-3b1a-4c8e-9d2f-7a6b5c4d3e2f --as-of 2025-05-01T12:00:00Z --json
+      tasktrail audit --correlation-id 0b7e2a6c9d4f4e1a
+    """
+    if (stream_id is None) == (correlation_id is None):
+        raise typer.BadParameter("give a STREAM_ID or --correlation-id (one of them)")
+    if as_of is not None and version is not None:
+        raise typer.BadParameter("--as-of and --version exclude each other; give one")
+    if correlation_id is not None and (as_of is not None or version is not None):
+        raise typer.BadParameter("--as-of and --version cut a stream, not a correlation id")
+    from cli import audit as auditing
+
+    settings = _settings()
+    try:
+        if stream_id is not None:
+            auditing.show_stream(settings, stream_id, as_of=as_of, version=version, as_json=as_json)
+        else:
+            assert correlation_id is not None
+            auditing.show_correlation(settings, correlation_id, as_json=as_json)
+    except auditing.AuditFailed as error:
         raise _fail(str(error)) from None
