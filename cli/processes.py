@@ -16,8 +16,7 @@ import structlog
 from common.settings import Settings
 from events.catalog import default_registry
 from events.codec import EventCodec
-from projections.applier import Applier
-from projections.catalog import NAMES, build_projectors
+from projections.catalog import NAMES, projector_factory
 from projections.runtime import CheckpointListener, ProjectionRunner
 from read_side.bootstrap import ReadSide
 from read_side.cache import DocumentCache
@@ -85,15 +84,18 @@ async def background(
         )
         running.tasks.append(asyncio.create_task(running.relay.run(running.stop), name="relay"))
     source = PublishedLog(write_side.store, codec)
-    for projector in build_projectors(cache, tuple(projectors)):
+    for name in projectors:
         runner = ProjectionRunner(
-            Applier(projector, store, source),
+            name,
+            projector_factory(name, cache),
+            store,
+            source,
             amqp_url=settings.rabbitmq_url,
             namespace=settings.namespace,
             on_checkpoint=on_checkpoint,
         )
         running.runners.append(runner)
-        running.tasks.append(asyncio.create_task(runner.run(running.stop), name=projector.name))
+        running.tasks.append(asyncio.create_task(runner.run(running.stop), name=name))
     try:
         yield running
     finally:

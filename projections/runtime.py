@@ -26,8 +26,11 @@ from aio_pika.abc import AbstractChannel, AbstractIncomingMessage
 from events.codec import EventCodec
 from events.published import PublishedEvent
 from projections.applier import Applier
+from projections.catalog import ProjectorFactory
+from projections.ports import EventSource
 from projections.replay import replay
-from read_side.store import StoreUnavailable
+from read_side.generations import Generations, GenerationView
+from read_side.store import ReadStore, StoreUnavailable
 
 log = structlog.get_logger("tasktrail.projector")
 
@@ -43,31 +46,72 @@ def dead_letter_queue_name(namespace: str, projector: str) -> str:
 
 
 class ProjectionRunner:
+    """Consumes for the projection's current generation, and follows it when it changes.
+
+    A rebuild proposes a new generation it has built; the runner catches that
+    generation up from the event store (everything it applied to the old one
+    is there too) and then makes it current, so readers never see it behind
+    what they saw before.
+    """
+
     def __init__(
         self,
-        applier: Applier,
+        name: str,
+        factory: ProjectorFactory,
+        store: ReadStore,
+        source: EventSource,
         *,
         amqp_url: str,
         namespace: str,
         prefetch: int = 256,
         attempts: int = 3,
+        idle_check_seconds: float = 1.0,
         on_checkpoint: CheckpointListener | None = None,
     ) -> None:
-        self.applier = applier
-        self.name = applier.projector.name
+        self.name = name
+        self.factory = factory
+        self.store = store
+        self.source = source
+        self.generations = Generations(store)
+        self.generation = 0
+        self.applier = self._applier(0)
         self.amqp_url = amqp_url
         self.exchange = f"{namespace}.events"
-        self.queue = queue_name(namespace, self.name)
-        self.dead_letters = dead_letter_queue_name(namespace, self.name)
+        self.queue = queue_name(namespace, name)
+        self.dead_letters = dead_letter_queue_name(namespace, name)
         self.prefetch = prefetch
         self.attempts = attempts
+        self.idle_check_seconds = idle_check_seconds
         self.on_checkpoint = on_checkpoint
         self.position = 0
+
+    def _applier(self, generation: int) -> Applier:
+        return Applier(
+            self.factory(generation), GenerationView(self.store, generation), self.source
+        )
+
+    async def follow_generation(self) -> None:
+        """Switches to the current or proposed generation, caught up, if it is another one."""
+        state = await self.generations.state(self.name)
+        wanted = state.next if state.next is not None else state.current
+        if wanted == self.generation:
+            return
+        await self.applier.projector.flush(self.applier.store)
+        applier = self._applier(wanted)
+        await applier.projector.setup(applier.store)
+        position = await replay(applier, after=await applier.tracking.checkpoint())
+        if state.next is not None:
+            await self.generations.switch(self.name, state.current, wanted)
+        log.info("projector switched generation", projector=self.name, generation=wanted)
+        self.applier, self.generation, self.position = applier, wanted, position
+        self._announce()
 
     async def run(self, stop: asyncio.Event) -> None:
         pause = 0.5
         while not stop.is_set():
             try:
+                self.generation = await self.generations.current(self.name)
+                self.applier = self._applier(self.generation)
                 await self.applier.projector.setup(self.applier.store)
                 self.position = await self.applier.tracking.checkpoint()
                 self._announce()
@@ -106,11 +150,12 @@ class ProjectionRunner:
             await queue.consume(inbox.put)
             log.info("projector consuming", projector=self.name, queue=self.queue)
             while not stop.is_set():
-                batch = await _next_batch(inbox, stop, lost, self.prefetch)
+                batch = await _next_batch(inbox, stop, lost, self.prefetch, self.idle_check_seconds)
                 if lost.is_set():
                     raise ConnectionError("connection to RabbitMQ lost")
                 if batch:
                     await self._process(batch, channel)
+                await self.follow_generation()
 
     async def _process(
         self, batch: list[AbstractIncomingMessage], channel: AbstractChannel
@@ -180,12 +225,16 @@ async def _next_batch(
     stop: asyncio.Event,
     lost: asyncio.Event,
     limit: int,
+    idle_seconds: float,
 ) -> list[AbstractIncomingMessage]:
-    """Waits for one message (or stop, or a lost connection), then takes what is waiting."""
+    """Waits for one message (or stop, a lost connection, or an idle tick), then takes
+    what is waiting."""
     getter = asyncio.ensure_future(inbox.get())
     stopped = asyncio.ensure_future(stop.wait())
     broken = asyncio.ensure_future(lost.wait())
-    await asyncio.wait([getter, stopped, broken], return_when=asyncio.FIRST_COMPLETED)
+    await asyncio.wait(
+        [getter, stopped, broken], timeout=idle_seconds, return_when=asyncio.FIRST_COMPLETED
+    )
     for waiter in (stopped, broken):
         waiter.cancel()
     if not getter.done():

@@ -6,7 +6,10 @@ from dataclasses import dataclass
 
 from read_side.store import Collection, ReadStore
 
-CHECKPOINTS = "checkpoints"
+
+def tracking_collections(projector: str) -> tuple[str, str]:
+    """Per-stream progress and the checkpoint: part of the projector's generation."""
+    return f"{projector}__streams", f"{projector}__checkpoint"
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,8 +22,9 @@ class StreamState:
 class Tracking:
     def __init__(self, store: ReadStore, projector: str) -> None:
         self.projector = projector
-        self.streams: Collection = store.collection(f"{projector}__streams")
-        self.checkpoints: Collection = store.collection(CHECKPOINTS)
+        streams, checkpoint = tracking_collections(projector)
+        self.streams: Collection = store.collection(streams)
+        self.checkpoints: Collection = store.collection(checkpoint)
 
     async def state(self, stream_id: str) -> StreamState:
         doc = await self.streams.find_one({"_id": stream_id})

@@ -11,9 +11,8 @@ import asyncio
 import time
 from typing import Protocol
 
+from read_side.generations import Generations
 from read_side.store import ReadStore
-
-CHECKPOINTS = "checkpoints"
 
 
 class Checkpoints(Protocol):
@@ -52,12 +51,15 @@ class LocalCheckpoints:
 
 
 class StoreCheckpoints:
+    """Reads the checkpoint of the projection's current generation."""
+
     def __init__(self, store: ReadStore, poll_seconds: float = 0.01) -> None:
-        self.collection = store.collection(CHECKPOINTS)
+        self.generations = Generations(store)
         self.poll_seconds = poll_seconds
 
     async def position(self, projector: str) -> int:
-        doc = await self.collection.find_one({"_id": projector})
+        view = await self.generations.view(projector)
+        doc = await view.collection(f"{projector}__checkpoint").find_one({"_id": projector})
         return int(doc["position"]) if doc else 0
 
     async def wait(self, projector: str, at_least: int, within: float) -> int:

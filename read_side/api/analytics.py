@@ -19,7 +19,7 @@ async def events_of_user(
     user_id: UUID, rs: ReadSideDep, paging: PagingDep, position: AnalyticsPosition
 ) -> Response:
     query = {"user_id": str(user_id)}
-    collection = rs.store.collection("analytics_events")
+    collection = await rs.collection("analytics", "analytics_events")
     docs = await collection.find(
         query, sort=[("timestamp", -1), ("_id", 1)], skip=paging.offset, limit=paging.limit
     )
@@ -28,7 +28,9 @@ async def events_of_user(
 
 @router.get("/summary/user/{user_id}", response_model=SummaryView)
 async def summary_of_user(user_id: UUID, rs: ReadSideDep, position: AnalyticsPosition) -> Response:
-    doc = await rs.store.collection("activity_summaries").find_one({"_id": str(user_id)})
+    doc = await (await rs.collection("analytics", "activity_summaries")).find_one(
+        {"_id": str(user_id)}
+    )
     if doc is None:
         raise not_found(f"no activity recorded for user {user_id}", position)
     return document(doc, position)

@@ -19,7 +19,7 @@ async def audit_trail(
     stream_id: UUID, rs: ReadSideDep, paging: PagingDep, position: AuditPosition
 ) -> Response:
     query = {"stream_id": str(stream_id)}
-    collection = rs.store.collection("audit")
+    collection = await rs.collection("audit")
     total = await collection.count(query)
     if total == 0:
         raise not_found(f"no events recorded for stream {stream_id}", position)

@@ -43,7 +43,7 @@ async def tasks(
         query["priority"] = priority.value
     if due_before is not None:
         query["due_date"] = {"$lt": due_before.isoformat(), "$ne": None}
-    collection = rs.store.collection(TASKS)
+    collection = await rs.collection(TASKS)
     docs = await collection.find(
         query, sort=[("created_at", 1), ("_id", 1)], skip=paging.offset, limit=paging.limit
     )

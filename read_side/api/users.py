@@ -22,7 +22,7 @@ _ORDER = [("created_at", 1), ("_id", 1)]
 
 @router.get("/by-username/{username}", response_model=UserView)
 async def user_by_username(username: str, rs: ReadSideDep, position: UsersPosition) -> Response:
-    doc = await rs.store.collection(USERS).find_one({"_username": username.casefold()})
+    doc = await (await rs.collection(USERS)).find_one({"_username": username.casefold()})
     if doc is None:
         raise not_found(f"no user has the username {username!r}", position)
     return document(doc, position)
@@ -32,7 +32,7 @@ async def user_by_username(username: str, rs: ReadSideDep, position: UsersPositi
 async def user_by_email(
     email: Annotated[EmailStr, Query()], rs: ReadSideDep, position: UsersPosition
 ) -> Response:
-    doc = await rs.store.collection(USERS).find_one({"_email": email.casefold()})
+    doc = await (await rs.collection(USERS)).find_one({"_email": email.casefold()})
     if doc is None:
         raise not_found("no user has this email", position)
     return document(doc, position)
@@ -60,7 +60,7 @@ async def users(
     if search:
         literal = {"$regex": re.escape(search), "$options": "i"}
         query["$or"] = [{"username": literal}, {"email": literal}, {"full_name": literal}]
-    collection = rs.store.collection(USERS)
+    collection = await rs.collection(USERS)
     docs = await collection.find(query, sort=_ORDER, skip=paging.offset, limit=paging.limit)
     return page(docs, await collection.count(query), paging, position)
 
@@ -70,9 +70,9 @@ async def tasks_of_user(
     user_id: UUID, rs: ReadSideDep, paging: PagingDep, position: UsersAndTasksPosition
 ) -> Response:
     """Reads two read models, so it waits for both projectors."""
-    if await rs.store.collection(USERS).find_one({"_id": str(user_id)}, {"_id": 1}) is None:
+    if await (await rs.collection(USERS)).find_one({"_id": str(user_id)}, {"_id": 1}) is None:
         raise not_found(f"user {user_id} does not exist", position)
     query = {"user_id": str(user_id)}
-    collection = rs.store.collection(TASKS)
+    collection = await rs.collection(TASKS)
     docs = await collection.find(query, sort=_ORDER, skip=paging.offset, limit=paging.limit)
     return page(docs, await collection.count(query), paging, position)

@@ -54,15 +54,19 @@ async def rig(settings: Settings, write_side: WriteSide) -> AsyncIterator[Rig]:
     codec = EventCodec(default_registry())
     store = MemoryReadStore(namespace)
     projector = FailingTasks(NoCache())
-    applier = Applier(projector, store, PublishedLog(write_side.store, codec))
+    source = PublishedLog(write_side.store, codec)
     head = write_side.store.head()
-    await applier.tracking.save_checkpoint(head)  # this rig only cares about what comes next
+    # this rig only cares about what comes next
+    await Applier(projector, store, source).tracking.save_checkpoint(head)
     relay = Relay(
         write_side.store, codec, AmqpPublisher(settings.rabbitmq_url, namespace),
         dsn=settings.postgres_dsn, name=f"relay-{namespace}",
     )  # fmt: skip
     write_side.store.set_position(relay.name, head)
-    runner = ProjectionRunner(applier, amqp_url=settings.rabbitmq_url, namespace=namespace)
+    runner = ProjectionRunner(
+        "tasks", lambda generation: projector, store, source,
+        amqp_url=settings.rabbitmq_url, namespace=namespace,
+    )  # fmt: skip
     stop = asyncio.Event()
     tasks = [asyncio.create_task(relay.run(stop)), asyncio.create_task(runner.run(stop))]
     yield Rig(projector, runner, store, dead_letter_queue_name(namespace, "tasks"))

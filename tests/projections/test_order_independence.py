@@ -13,7 +13,7 @@ from events.catalog import default_registry
 from events.codec import EventCodec
 from events.published import PublishedEvent
 from projections.applier import Applier
-from projections.catalog import NAMES, build_projectors
+from projections.catalog import NAMES, projector_factory
 from projections.ports import NoCache
 from read_side.memory import MemoryReadStore
 from tests.projections.history import make_history, published_since
@@ -34,7 +34,7 @@ def project(ws: WriteSide, deliveries: list[PublishedEvent]) -> dict[str, list[d
     async def run() -> dict[str, list[dict[str, Any]]]:
         store = MemoryReadStore("order")
         source = PublishedLog(ws.store, EventCodec(default_registry()))
-        appliers = [Applier(p, store, source) for p in build_projectors(NoCache(), NAMES)]
+        appliers = [Applier(projector_factory(n, NoCache())(0), store, source) for n in NAMES]
         for event in deliveries:
             for applier in appliers:
                 await applier.apply(event)
