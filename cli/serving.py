@@ -22,7 +22,7 @@ class StartupFailed(Exception):
     """A dependency needed at start is missing; the message says which and how to fix it."""
 
 
-def _write_side(settings: Settings) -> WriteSide:
+def open_write_side(settings: Settings) -> WriteSide:
     try:
         return bootstrap(settings)
     except Exception as error:
@@ -37,7 +37,7 @@ async def _serve(app: ASGIApp, host: str, port: int) -> None:
 
 
 async def serve_commands(settings: Settings, host: str, port: int) -> None:
-    write_side = _write_side(settings)
+    write_side = open_write_side(settings)
     try:
         await _serve(create_command_app(write_side), host, port)
     finally:
@@ -58,7 +58,7 @@ async def serve_queries(settings: Settings, host: str, port: int) -> None:
 
 async def serve_all(settings: Settings, host: str, port: int) -> None:
     """Both APIs on one port, with the relay and every projector in this process."""
-    write_side = _write_side(settings)
+    write_side = open_write_side(settings)
     store = open_read_store(settings)
     checkpoints = LocalCheckpoints()
     read_side = await open_read_side(settings, store, checkpoints)
@@ -77,7 +77,7 @@ async def serve_all(settings: Settings, host: str, port: int) -> None:
 
 async def run_background(settings: Settings, *, relay: bool, projectors: Sequence[str]) -> None:
     """Runs the relay and/or projectors until SIGINT/SIGTERM."""
-    write_side = _write_side(settings)
+    write_side = open_write_side(settings)
     store = open_read_store(settings)
     read_side = await open_read_side(settings, store)
     stopping = asyncio.Event()

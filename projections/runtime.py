@@ -65,7 +65,7 @@ class ProjectionRunner:
         namespace: str,
         prefetch: int = 256,
         attempts: int = 3,
-        idle_check_seconds: float = 1.0,
+        idle_check_seconds: float = 0.25,
         on_checkpoint: CheckpointListener | None = None,
     ) -> None:
         self.name = name

@@ -12,7 +12,8 @@ stays ours.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+import hashlib
+from collections.abc import Iterator, Sequence
 from typing import Any, cast
 from uuid import UUID
 
@@ -282,3 +283,21 @@ class PostgresEventStore:
                 conn.execute("SELECT 1")
         except (OperationalError, InterfaceError) as error:
             raise StoreUnavailable(str(error)) from error
+
+
+@contextlib.contextmanager
+def advisory_lock(dsn: str, name: str) -> Iterator[bool]:
+    """Holds a PostgreSQL session-level advisory lock on ``name`` while the block runs.
+
+    Yields False, without waiting, if another session holds it. A process that
+    dies releases it with its connection, so a lock can never be left behind.
+    """
+    key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+    with psycopg.connect(dsn, autocommit=True, connect_timeout=5) as conn:
+        row = conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
+        acquired = bool(row and row[0])
+        try:
+            yield acquired
+        finally:
+            if acquired:
+                conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
