@@ -49,6 +49,27 @@ class StoreContract:
 
         assert await users.find_one({"_id": "u1"}) == {"_id": "u1", "name": "first"}
 
+    async def test_an_id_filter_with_more_conditions_applies_all_of_them(
+        self, store: ReadStore
+    ) -> None:
+        users = store.collection("users")
+        await users.insert_many([{"_id": f"u{i}", "version": i} for i in range(50)])
+
+        assert await users.find_one({"_id": "u7", "version": 8}) is None
+        assert await users.find_one({"_id": "u7", "version": {"$lt": 8}}) == {
+            "_id": "u7",
+            "version": 7,
+        }
+        assert await users.find_one({"_id": "nobody"}) is None
+        assert await users.count({"_id": "u7"}) == 1
+        assert await users.count({"_id": {"$in": ["u1", "u2", "nobody"]}}) == 2
+        stale = await users.update_one({"_id": "u7", "version": {"$lt": 7}}, {"$set": {"x": 1}})
+        fresh = await users.update_one({"_id": "u7", "version": {"$lt": 8}}, {"$set": {"x": 1}})
+        assert (stale.matched, fresh.matched, fresh.modified) == (0, 1, 1)
+        assert await users.delete_one({"_id": "u8", "version": 9}) == 0
+        assert await users.delete_one({"_id": "u8"}) == 1
+        assert await users.count({}) == 49
+
     async def test_find_one_applies_a_projection(self, store: ReadStore) -> None:
         users = store.collection("users")
         await users.insert_one({"_id": "u1", "name": "ann", "email": "a@example.com"})
