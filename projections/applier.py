@@ -16,7 +16,7 @@ from events.published import PublishedEvent
 from projections.ports import EventSource
 from projections.projector import Projector
 from projections.tracking import Tracking
-from read_side.store import ReadStore
+from read_side.store import ReadStore, StoreUnavailable
 
 
 class Outcome(StrEnum):
@@ -27,6 +27,15 @@ class Outcome(StrEnum):
     """Held back behind a dead-lettered event of the same stream."""
 
 
+class ApplyFailed(Exception):
+    """The projector could not apply ``event``: the one delivered, or one read to fill a gap."""
+
+    def __init__(self, event: PublishedEvent, error: Exception) -> None:
+        super().__init__(f"{event.type} v{event.stream_version} of {event.stream_id}: {error!r}")
+        self.event = event
+        self.error = error
+
+
 class Applier:
     def __init__(self, projector: Projector, store: ReadStore, source: EventSource) -> None:
         self.projector = projector
@@ -35,11 +44,11 @@ class Applier:
         self.tracking = Tracking(store, projector.name)
 
     async def apply(self, event: PublishedEvent) -> Outcome:
-        """Raises whatever the projector raises; the event then counts as not applied."""
+        """Raises ApplyFailed naming the event that failed; StoreUnavailable passes through."""
         if not self.projector.handles(event):
             return Outcome.IGNORED
         if not self.projector.tracks(event):
-            await self.projector.apply(event, self.store)
+            await self._apply(event)
             return Outcome.APPLIED
         state = await self.tracking.state(event.stream_id)
         if state.blocked_at is not None:
@@ -57,8 +66,16 @@ class Applier:
         return Outcome.APPLIED
 
     async def _apply_tracked(self, event: PublishedEvent) -> None:
-        await self.projector.apply(event, self.store)
+        await self._apply(event)
         await self.tracking.advance(event.stream_id, event.stream_version)
+
+    async def _apply(self, event: PublishedEvent) -> None:
+        try:
+            await self.projector.apply(event, self.store)
+        except StoreUnavailable:
+            raise
+        except Exception as error:
+            raise ApplyFailed(event, error) from error
 
     async def block(self, event: PublishedEvent) -> None:
         """Holds the event's stream back after its event was dead-lettered."""

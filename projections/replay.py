@@ -7,12 +7,15 @@ applied changes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
-from projections.applier import Applier
+from projections.applier import Applier, ApplyFailed
 
 Progress = Callable[[int, int], None]
 """Called with (position reached, events applied so far)."""
+
+OnFailure = Callable[[ApplyFailed], Awaitable[None]]
+"""Deals with an event the projector cannot apply (the runner dead-letters it)."""
 
 
 async def replay(
@@ -22,8 +25,12 @@ async def replay(
     until: int | None = None,
     batch_size: int = 1000,
     progress: Progress | None = None,
+    on_failure: OnFailure | None = None,
 ) -> int:
-    """Applies every event after ``after`` (up to ``until``); returns the position reached."""
+    """Applies every event after ``after`` (up to ``until``); returns the position reached.
+
+    Without ``on_failure``, an event the projector cannot apply stops the replay.
+    """
     position, applied = after, 0
     while until is None or position < until:
         events, next_position = await applier.source.read_all(position, batch_size)
@@ -32,7 +39,12 @@ async def replay(
         for event in events:
             if until is not None and event.position > until:
                 break
-            await applier.apply(event)
+            try:
+                await applier.apply(event)
+            except ApplyFailed as failure:
+                if on_failure is None:
+                    raise
+                await on_failure(failure)
             applied += 1
         await applier.projector.flush(applier.store)
         position = next_position if until is None else min(next_position, until)

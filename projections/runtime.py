@@ -18,17 +18,19 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import aio_pika
+import orjson
 import structlog
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage
 
 from events.codec import EventCodec
 from events.published import PublishedEvent
-from projections.applier import Applier
+from projections.applier import Applier, ApplyFailed
 from projections.catalog import ProjectorFactory
 from projections.ports import EventSource
-from projections.replay import replay
+from projections.replay import OnFailure, replay
 from read_side.generations import Generations, GenerationView
 from read_side.store import ReadStore, StoreUnavailable
 
@@ -90,7 +92,7 @@ class ProjectionRunner:
             self.factory(generation), GenerationView(self.store, generation), self.source
         )
 
-    async def follow_generation(self) -> None:
+    async def follow_generation(self, channel: AbstractChannel) -> None:
         """Switches to the current or proposed generation, caught up, if it is another one."""
         state = await self.generations.state(self.name)
         wanted = state.next if state.next is not None else state.current
@@ -99,7 +101,11 @@ class ProjectionRunner:
         await self.applier.projector.flush(self.applier.store)
         applier = self._applier(wanted)
         await applier.projector.setup(applier.store)
-        position = await replay(applier, after=await applier.tracking.checkpoint())
+        position = await replay(
+            applier,
+            after=await applier.tracking.checkpoint(),
+            on_failure=self._dead_letters_for(channel, applier),
+        )
         if state.next is not None:
             await self.generations.switch(self.name, state.current, wanted)
         log.info("projector switched generation", projector=self.name, generation=wanted)
@@ -144,7 +150,11 @@ class ProjectionRunner:
             # Bound first, then caught up: whatever was published before the queue
             # existed (or while this runner was away) is read from the event store;
             # everything after is in the queue; the overlap is absorbed as duplicates.
-            self.position = await replay(self.applier, after=self.position)
+            self.position = await replay(
+                self.applier,
+                after=self.position,
+                on_failure=self._dead_letters_for(channel, self.applier),
+            )
             self._announce()
             inbox: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
             await queue.consume(inbox.put)
@@ -155,7 +165,7 @@ class ProjectionRunner:
                     raise ConnectionError("connection to RabbitMQ lost")
                 if batch:
                     await self._process(batch, channel)
-                await self.follow_generation()
+                await self.follow_generation(channel)
 
     async def _process(
         self, batch: list[AbstractIncomingMessage], channel: AbstractChannel
@@ -165,15 +175,15 @@ class ProjectionRunner:
             try:
                 event = EventCodec.decode_message(message.body)
             except (ValueError, KeyError, TypeError) as error:
-                await self._dead_letter(channel, message, f"undecodable message: {error!r}")
+                await self._publish_dead_letter(
+                    channel, message.body, message.message_id, message.routing_key,
+                    dict(message.headers or {}), f"undecodable message: {error!r}",
+                )  # fmt: skip
                 continue
             try:
                 await self._apply_with_retries(event)
-            except StoreUnavailable:
-                raise  # not the message's fault: the batch goes back to the queue
-            except Exception as error:
-                await self._dead_letter(channel, message, repr(error))
-                await self.applier.block(event)
+            except ApplyFailed as failure:  # StoreUnavailable passes: the batch goes back
+                await self._dead_letter(channel, self.applier, failure)
             top = max(top, event.position)
         await self.applier.projector.flush(self.applier.store)
         await self.applier.tracking.save_checkpoint(top)
@@ -186,30 +196,58 @@ class ProjectionRunner:
             try:
                 await self.applier.apply(event)
                 return
-            except StoreUnavailable:
-                raise
-            except Exception:
+            except ApplyFailed:
                 if attempt == self.attempts - 1:
                     raise
                 await asyncio.sleep(0.05 * 2**attempt)
 
+    def _dead_letters_for(self, channel: AbstractChannel, applier: Applier) -> OnFailure:
+        """What a replay does with an event it cannot apply: the same as live delivery."""
+
+        async def on_failure(failure: ApplyFailed) -> None:
+            await self._dead_letter(channel, applier, failure)
+
+        return on_failure
+
     async def _dead_letter(
-        self, channel: AbstractChannel, message: AbstractIncomingMessage, error: str
+        self, channel: AbstractChannel, applier: Applier, failure: ApplyFailed
     ) -> None:
-        log.error("dead-lettered", projector=self.name, message_id=message.message_id, error=error)
-        headers = dict(message.headers or {})
+        """Dead-letters the event that failed, which may be an earlier one read to fill a
+        gap, and holds its stream back at that version."""
+        event = failure.event
+        headers: dict[str, Any] = {
+            "position": event.position,
+            "stream_id": event.stream_id,
+            "stream_version": event.stream_version,
+            "correlation_id": event.correlation_id or "",
+        }
+        await self._publish_dead_letter(
+            channel, orjson.dumps(event), event.event_id, event.type, headers, repr(failure.error)
+        )
+        await applier.block(event)
+
+    async def _publish_dead_letter(
+        self,
+        channel: AbstractChannel,
+        body: bytes,
+        message_id: str | None,
+        routing_key: str | None,
+        headers: dict[str, Any],
+        error: str,
+    ) -> None:
+        log.error("dead-lettered", projector=self.name, message_id=message_id, error=error)
         headers |= {
             "x-error": error[:2000],
             "x-projector": self.name,
-            "x-routing-key": message.routing_key or "",
+            "x-routing-key": routing_key or "",
             "x-dead-lettered-at": datetime.now(UTC).isoformat(),
         }
         await channel.default_exchange.publish(
             aio_pika.Message(
-                body=message.body,
+                body=body,
                 headers=headers,
-                content_type=message.content_type,
-                message_id=message.message_id,
+                content_type="application/json",
+                message_id=message_id,
                 delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
             ),
             routing_key=self.dead_letters,

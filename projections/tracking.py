@@ -30,7 +30,7 @@ class Tracking:
         doc = await self.streams.find_one({"_id": stream_id})
         if doc is None:
             return StreamState()
-        return StreamState(doc["version"], doc.get("blocked_at"))
+        return StreamState(doc.get("version", 0), doc.get("blocked_at"))
 
     async def advance(self, stream_id: str, version: int) -> None:
         await self.streams.update_one(

@@ -34,6 +34,9 @@ def _by_id_first(raw: mongomock.Collection[Document]) -> None:
     tests/read_side check the results are unchanged.
     """
     internals: Any = raw  # the stubs do not declare mongomock's private attributes
+    if getattr(internals, "_tasktrail_by_id", False):  # mongomock reuses collection objects
+        return
+    internals._tasktrail_by_id = True
     scan_all = internals._iter_documents
     store = internals._store
 

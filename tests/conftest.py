@@ -26,7 +26,8 @@ from common.settings import Settings
 from projections.catalog import NAMES
 from projections.runtime import dead_letter_queue_name, queue_name
 from read_side.api.app import create_query_app
-from read_side.cache import DocumentCache
+from read_side.cache import CacheHit, DocumentCache
+from read_side.generations import Generations, cache_kind
 from read_side.memory import MemoryReadStore
 from read_side.positions import LocalCheckpoints
 from write_side.api.app import create_command_app
@@ -77,6 +78,11 @@ class System:
     cache: DocumentCache
     checkpoints: LocalCheckpoints
     running: Background
+
+    async def cached(self, kind: str, id: str) -> CacheHit | None:
+        """The cache entry queries would read now: keys carry the current generation."""
+        generation = await Generations(self.store).current(f"{kind}s")
+        return await self.cache.get(cache_kind(kind, generation), id)
 
 
 @pytest.fixture(scope="session")

@@ -124,3 +124,46 @@ async def test_a_dead_letter_holds_back_its_stream_only_until_resolved(
     resolved = await tasks.find_one({"_id": str(bad)})
     assert resolved is not None
     assert (resolved["title"], resolved["version"]) == ("after the poison", 3)
+
+
+async def test_a_poison_event_met_while_catching_up_is_dead_lettered_too(
+    settings: Settings, write_side: WriteSide
+) -> None:
+    """The runner replays the event store on connecting; a poison event found there must
+    not stop it."""
+    namespace = f"{settings.namespace}_replay_{uuid.uuid4().hex[:6]}"
+    codec = EventCodec(default_registry())
+    source = PublishedLog(write_side.store, codec)
+    store = MemoryReadStore(namespace)
+    projector = FailingTasks(NoCache())
+    await Applier(projector, store, source).tracking.save_checkpoint(write_side.store.head())
+    ctx, owner, name = CommandContext(), uuid.uuid4(), unique()
+    write_side.users.register(RegisterUser(owner, f"{name}@example.com", name, PASSWORD), ctx)
+    bad, good = uuid.uuid4(), uuid.uuid4()
+    write_side.tasks.create(CreateTask(bad, owner, "poison"), ctx)
+    last = write_side.tasks.create(CreateTask(good, owner, "fine"), ctx)
+    projector.poison = (str(bad), 1)
+
+    runner = ProjectionRunner(
+        "tasks", lambda generation: projector, store, source,
+        amqp_url=settings.rabbitmq_url, namespace=namespace,
+    )  # fmt: skip
+    stop = asyncio.Event()
+    running = asyncio.create_task(runner.run(stop))
+    try:
+        await caught_up(runner, last.position)
+        assert not running.done(), "the runner is still running"
+        assert await store.collection("tasks").find_one({"_id": str(good)}) is not None
+        [dead] = await broker.drain(
+            settings.rabbitmq_url, dead_letter_queue_name(namespace, "tasks")
+        )
+        assert (dead.headers["stream_id"], dead.headers["stream_version"]) == (str(bad), 1)
+        assert (await Applier(projector, store, source).tracking.state(str(bad))).blocked_at == 1
+    finally:
+        stop.set()
+        await asyncio.wait_for(running, 15)
+        await broker.delete(
+            settings.rabbitmq_url,
+            queues=(queue_name(namespace, "tasks"), dead_letter_queue_name(namespace, "tasks")),
+            exchanges=(exchange_name(namespace),),
+        )

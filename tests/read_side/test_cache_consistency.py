@@ -6,6 +6,7 @@ import asyncio
 
 import orjson
 
+from read_side.generations import Generations
 from read_side.store import public_view
 from tests.conftest import System
 from tests.write_side.api.given import new_user_body
@@ -28,8 +29,9 @@ async def test_the_cache_is_never_older_than_the_read_store(system: System) -> N
     positions = [int(r.headers["x-event-position"]) for r in applied]
 
     read = await api.get(f"/api/v1/users/{uid}", headers={"X-Min-Position": str(max(positions))})
-    doc = await system.store.collection("users").find_one({"_id": uid})
-    hit = await system.cache.get("user", uid)
+    users = await Generations(system.store).view("users")
+    doc = await users.collection("users").find_one({"_id": uid})
+    hit = await system.cached("user", uid)
 
     assert doc is not None
     assert hit is not None

@@ -404,7 +404,7 @@ async def test_a_second_read_is_the_cached_document(system: System) -> None:
 
     first = await system.api.get(f"{API}/users/{uid}", headers=after(registered))
     second = await system.api.get(f"{API}/users/{uid}")
-    hit = await system.cache.get("user", uid)
+    hit = await system.cached("user", uid)
 
     assert first.status_code == second.status_code == 200
     assert hit is not None
@@ -420,7 +420,7 @@ async def test_reads_after_writes_never_show_the_old_value(system: System) -> No
     for i in range(5):
         patched = await command(system.api, "PATCH", f"/users/{uid}", json={"bio": f"bio {i}"})
         read = await system.api.get(f"{API}/users/{uid}", headers=after(patched))
-        hit = await system.cache.get("user", uid)
+        hit = await system.cached("user", uid)
 
         assert (read.json()["bio"], read.json()["version"]) == (f"bio {i}", i + 2)
         assert hit is not None
@@ -435,7 +435,7 @@ async def test_a_deleted_user_stays_gone_from_cache_and_queries(system: System) 
 
     deleted = await command(system.api, "DELETE", f"/users/{user['id']}")
     by_id = await system.api.get(f"{API}/users/{user['id']}", headers=after(deleted))
-    hit = await system.cache.get("user", user["id"])
+    hit = await system.cached("user", user["id"])
     by_name = await system.api.get(f"{API}/users/by-username/{user['username']}")
     listed = await system.api.get(f"{API}/users", params={"search": user["username"]})
 

@@ -1,0 +1,292 @@
+"""Resolving a projector's dead letters: list them, retry them, or discard them.
+
+A dead-lettered event holds its stream back (projections.applier), so every
+way out must release the stream and apply what waited behind it, in stream
+order. Messages are taken from the queue unacknowledged and acknowledged only
+once resolved: whatever is not resolved, or was taken just to be read, goes
+back to the queue when the channel closes, even if this process dies.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import aio_pika
+from aio_pika.abc import AbstractConnection, AbstractIncomingMessage
+from aio_pika.connection import make_url
+
+from events.codec import EventCodec
+from events.published import PublishedEvent
+from projections.applier import Applier, ApplyFailed
+from projections.runtime import dead_letter_queue_name
+from read_side.store import ReadStore, StoreUnavailable
+
+DISCARDS = "dead_letter_discards"
+"""Who discarded which dead letter, and why: in the raw store, outside any generation."""
+
+
+class DeadLetterNotFound(Exception):
+    """No message with this id is in the projector's dead-letter queue."""
+
+
+class DiscardFailed(Exception):
+    """The stream could not go on past the letter; it stays held back, the letter stays."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    message_id: str
+    projector: str
+    routing_key: str
+    error: str
+    dead_lettered_at: datetime | None
+    stream_id: str | None
+    """None (with version and position) when the body is not a published event."""
+    stream_version: int | None
+    position: int | None
+    body: bytes
+    headers: dict[str, Any]
+
+    def event(self) -> PublishedEvent | None:
+        try:
+            return EventCodec.decode_message(self.body)
+        except (ValueError, KeyError, TypeError):
+            return None
+
+
+@dataclass(frozen=True, slots=True)
+class RetryResult:
+    letter: DeadLetter
+    error: str | None
+    """None when the event was applied and its message removed from the queue."""
+    released: int = 0
+    """How many later events of its stream were applied after it."""
+
+
+async def count_dead_letters(
+    amqp_url: str, namespace: str, projectors: Sequence[str], *, connect_seconds: float = 10
+) -> dict[str, int]:
+    """How many messages each projector's dead-letter queue holds."""
+    counts = dict.fromkeys(projectors, 0)
+    async with _connected(amqp_url, connect_seconds) as connection:
+        for name in projectors:
+            # a passive declare of a missing queue closes its channel: one channel each
+            async with await connection.channel() as channel:
+                try:
+                    queue = await channel.declare_queue(
+                        dead_letter_queue_name(namespace, name), passive=True
+                    )
+                except aio_pika.exceptions.ChannelNotFoundEntity:
+                    continue  # the projector never ran here: nothing was dead-lettered
+                counts[name] = queue.declaration_result.message_count or 0
+    return counts
+
+
+async def list_dead_letters(amqp_url: str, namespace: str, projector: str) -> list[DeadLetter]:
+    """Every dead letter of the projector, oldest first; the queue keeps them all."""
+    async with _taken(amqp_url, namespace, projector) as taken:
+        return [letter for _, letter in taken]
+
+
+async def retry(
+    amqp_url: str,
+    namespace: str,
+    projector: str,
+    applier: Applier,
+    message_ids: set[str] | None = None,
+) -> list[RetryResult]:
+    """Applies the chosen dead letters (None: all) again, then what waited behind each.
+
+    A letter that fails again blocks its stream again and stays in the queue.
+    """
+    results = []
+    async with _taken(amqp_url, namespace, projector) as taken:
+        for message, letter in taken:
+            if message_ids is None or letter.message_id in message_ids:
+                result = await _retry_one(applier, letter)
+                if result.error is None:
+                    await message.ack()
+                results.append(result)
+    return results
+
+
+async def discard(
+    amqp_url: str,
+    namespace: str,
+    projector: str,
+    applier: Applier,
+    message_id: str,
+    *,
+    store: ReadStore,
+    reason: str,
+    discarded_by: str,
+) -> DeadLetter:
+    """Gives up on a dead letter for good: moves its stream past it, applies the stream's
+    later events, and records who and why in ``store``, the raw read store."""
+    async with _taken(amqp_url, namespace, projector) as taken:
+        chosen = [(m, letter) for m, letter in taken if letter.message_id == message_id]
+        if not chosen:
+            raise DeadLetterNotFound(f"no dead letter {message_id} for projector {projector}")
+        letter = chosen[0][1]
+        event = letter.event()
+        tracked = event if event is not None and _tracked(applier, event) else None
+        if tracked is not None:
+            async with _blocked_on_failure(applier, tracked):
+                await _apply_earlier(applier, tracked)
+                await applier.tracking.advance(tracked.stream_id, tracked.stream_version)
+        await store.collection(DISCARDS).update_one(
+            {"_id": f"{projector}:{message_id}"},
+            {"$set": _discard_record(letter, event, reason, discarded_by)},
+            upsert=True,
+        )
+        if tracked is not None:  # the record says it was skipped, even if what follows fails
+            async with _blocked_on_failure(applier, tracked):
+                await applier.resume(tracked.stream_id)
+                await applier.projector.flush(applier.store)
+        for message, _ in chosen:  # the same event may have been dead-lettered twice
+            await message.ack()
+    return letter
+
+
+async def _retry_one(applier: Applier, letter: DeadLetter) -> RetryResult:
+    event = letter.event()
+    if event is None:
+        return RetryResult(letter, "the message is not a published event; discard it")
+    tracked = _tracked(applier, event)
+    try:
+        if tracked:
+            await applier.tracking.unblock(event.stream_id)
+        await applier.apply(event)
+        released = await applier.resume(event.stream_id) if tracked else 0
+        await applier.projector.flush(applier.store)
+    except StoreUnavailable:
+        raise  # nothing is acknowledged; the stream's state is the store's to tell
+    except ApplyFailed as failure:
+        if tracked:
+            await applier.block(failure.event)
+        return RetryResult(letter, repr(failure.error))
+    return RetryResult(letter, None, released)
+
+
+async def _apply_earlier(applier: Applier, event: PublishedEvent) -> None:
+    """Events before it that were never applied (the stream may be held further back
+    than this dead letter), so that only the discarded event is skipped."""
+    applied = (await applier.tracking.state(event.stream_id)).version
+    await applier.tracking.unblock(event.stream_id)
+    for earlier in await applier.source.stream(
+        event.stream_id, after_version=applied, up_to_version=event.stream_version - 1
+    ):
+        await applier.apply(earlier)
+
+
+@asynccontextmanager
+async def _blocked_on_failure(applier: Applier, event: PublishedEvent) -> AsyncIterator[None]:
+    try:
+        yield
+    except StoreUnavailable:
+        raise
+    except ApplyFailed as failure:
+        await applier.block(failure.event)
+        stream, version = failure.event.stream_id, failure.event.stream_version
+        message = f"stream {stream} cannot go on past version {version}: {failure.error!r}"
+        raise DiscardFailed(message) from failure
+
+
+def _tracked(applier: Applier, event: PublishedEvent) -> bool:
+    return applier.projector.handles(event) and applier.projector.tracks(event)
+
+
+def _discard_record(
+    letter: DeadLetter, event: PublishedEvent | None, reason: str, discarded_by: str
+) -> dict[str, Any]:
+    return {
+        "message_id": letter.message_id,
+        "projector": letter.projector,
+        "reason": reason,
+        "discarded_by": discarded_by,
+        "discarded_at": datetime.now(UTC).isoformat(),
+        "event_type": event.type if event else letter.routing_key,
+        "stream_id": letter.stream_id,
+        "stream_version": letter.stream_version,
+        "position": letter.position,
+        "error": letter.error,
+        "dead_lettered_at": letter.headers.get("x-dead-lettered-at"),
+    }
+
+
+@asynccontextmanager
+async def _taken(
+    amqp_url: str, namespace: str, projector: str
+) -> AsyncIterator[list[tuple[AbstractIncomingMessage, DeadLetter]]]:
+    """Every message of the queue, unacknowledged; what the caller does not ack goes back."""
+    async with _connected(amqp_url) as connection:
+        channel = await connection.channel()
+        try:
+            queue = await channel.declare_queue(
+                dead_letter_queue_name(namespace, projector), durable=True, passive=True
+            )
+        except aio_pika.exceptions.ChannelNotFoundEntity:
+            queue = None  # the projector never ran here: nothing was dead-lettered
+        taken: list[tuple[AbstractIncomingMessage, DeadLetter]] = []
+        if queue is not None:
+            while (message := await queue.get(no_ack=False, fail=False)) is not None:
+                taken.append((message, _dead_letter(message, projector)))
+        yield taken
+        # Closing the connection returns the rest too, but say it: nothing is lost.
+        for message, _ in taken:
+            if not message.processed:
+                await message.nack(requeue=True)
+
+
+@asynccontextmanager
+async def _connected(
+    amqp_url: str, connect_seconds: float = 10
+) -> AsyncIterator[AbstractConnection]:
+    """aio_pika.connect, but a failed attempt is closed too, not left to a __del__ that
+    schedules the close on whatever loop is current when it is collected."""
+    connection = aio_pika.Connection(make_url(amqp_url))
+    try:
+        await connection.connect(timeout=connect_seconds)
+    except BaseException:
+        await connection.close()
+        raise
+    async with connection:
+        yield connection
+
+
+def _dead_letter(message: AbstractIncomingMessage, projector: str) -> DeadLetter:
+    headers = dict(message.headers or {})
+    try:
+        event: PublishedEvent | None = EventCodec.decode_message(message.body)
+    except (ValueError, KeyError, TypeError):
+        event = None
+    return DeadLetter(
+        message_id=message.message_id or "sha256:" + hashlib.sha256(message.body).hexdigest(),
+        projector=_text(headers.get("x-projector")) or projector,
+        routing_key=_text(headers.get("x-routing-key")),
+        error=_text(headers.get("x-error")),
+        dead_lettered_at=_time(_text(headers.get("x-dead-lettered-at"))),
+        stream_id=event.stream_id if event else None,
+        stream_version=event.stream_version if event else None,
+        position=event.position if event else None,
+        body=message.body,
+        headers=headers,
+    )
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _time(text: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return None
