@@ -10,7 +10,9 @@ from uuid import UUID
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
+from cli.dead_letters import app as dead_letters_app
 from common.logging import configure_logging
 from common.settings import Settings
 
@@ -38,7 +40,7 @@ def _settings() -> Settings:
 
 
 def _fail(message: str) -> typer.Exit:
-    err.print(f"[red]error:[/] {message}")
+    err.print(f"[red]error:[/] {escape(message)}")  # messages may quote [brackets]
     return typer.Exit(1)
 
 
@@ -262,3 +264,38 @@ def audit(
             auditing.show_correlation(settings, correlation_id, as_json=as_json)
     except auditing.AuditFailed as error:
         raise _fail(str(error)) from None
+
+
+@app.command()
+def status(
+    watch: Annotated[
+        bool, typer.Option("--watch", help="Refresh every second until Ctrl-C.")
+    ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON document instead of tables.")
+    ] = False,
+) -> None:
+    """Show how far the relay and each projector are behind the event store.
+
+    The event store's head, the relay's position, and for each projector: its
+    generation (and the next one while a rebuild catches up), its checkpoint, its lag
+    in events and in seconds, its blocked streams and its dead letters. Without
+    TASKTRAIL_MONGO_URL the read models live inside 'tasktrail serve', so their
+    figures show as n/a.
+
+    Examples:
+      tasktrail status
+      tasktrail status --watch
+      tasktrail status --json | jq '.projectors[] | {name, lag_events}'
+    """
+    if watch and as_json:
+        raise typer.BadParameter("--watch and --json exclude each other; give one")
+    from cli import status as statuses
+
+    try:
+        statuses.show_status(_settings(), watch=watch, as_json=as_json)
+    except statuses.StatusFailed as error:
+        raise _fail(str(error)) from None
+
+
+app.add_typer(dead_letters_app)
