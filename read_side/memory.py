@@ -11,7 +11,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import mongomock
+from mongomock.aggregate import process_pipeline
 from mongomock.filtering import filter_applies
+from mongomock.store import CollectionStore
 from pymongo.errors import BulkWriteError
 
 from read_side.mongo import (
@@ -24,38 +26,114 @@ from read_side.mongo import (
 from read_side.store import Document, DuplicateKey, Filter, SortSpec, UpdateResult
 
 
-def _by_id_first(raw: mongomock.Collection[Document]) -> None:
-    """Makes a filter on a plain ``_id`` look at that one document, not at all of them.
+class _IndexedStore(CollectionStore):
+    """mongomock's document store plus equality indexes on chosen top-level fields.
 
-    mongomock answers every find, update, count and delete by testing each document
-    of the collection (35 ms per lookup at 40,000 documents), which makes a replay
-    quadratic. All of them go through ``Collection._iter_documents``, so this wraps
-    that one method of this one collection object; the contract tests in
-    tests/read_side check the results are unchanged.
+    mongomock tests every document of a collection for every find, update, count
+    and delete (35 ms per lookup at 40,000 documents), which makes a replay
+    quadratic. Inserts and deletes reach the indexes through ``__setitem__`` and
+    ``__delitem__``; updates change documents in place, so MemoryCollection
+    re-indexes what it updated. A field that ever holds a list or a document is
+    not indexed (MongoDB's equality would look inside it).
     """
+
+    def _state(self) -> tuple[dict[str, dict[Any, dict[Any, None]]], dict[Any, dict[str, Any]]]:
+        """(field -> value -> ids, id -> its indexed values), kept on the instance."""
+        if "_tt_indexes" not in self.__dict__:
+            self.__dict__["_tt_indexes"] = {}
+            self.__dict__["_tt_values"] = {}
+        return self.__dict__["_tt_indexes"], self.__dict__["_tt_values"]
+
+    def add_index(self, field: str) -> None:
+        indexes, _ = self._state()
+        if field not in indexes:
+            indexes[field] = {}
+            self.reindex_all()
+
+    def reindex_all(self) -> None:
+        indexes, values = self._state()
+        for buckets in indexes.values():
+            buckets.clear()
+        values.clear()
+        for key in list(self._documents):
+            self.reindex(key)
+
+    def reindex(self, key: Any) -> None:
+        indexes, values = self._state()
+        for field, value in values.pop(key, {}).items():
+            indexes.get(field, {}).get(value, {}).pop(key, None)
+        document = self._documents.get(key)
+        if document is None or not indexes:
+            return
+        current = {}
+        for field in list(indexes):
+            value = document.get(field)
+            if not _plain(value):
+                del indexes[field]  # not safe to index: back to scanning
+                continue
+            indexes[field].setdefault(value, {})[key] = None
+            current[field] = value
+        values[key] = current
+
+    def candidates(self, filter: Mapping[str, Any]) -> list[Document] | None:
+        """The documents that may match, or None when no index can tell."""
+        key = filter.get("_id")
+        if key is not None and _plain(key):
+            found = self._documents.get(key)
+            return [] if found is None else [found]
+        indexes, _ = self._state()
+        unique = {
+            k for index in self.indexes.values() if index.get("unique") for k, _ in index["key"]
+        }
+        for field, value in filter.items():
+            # mongomock checks a unique index by looking up, mid-update, the value just
+            # written: that must see the document, so such fields are always scanned
+            if field in indexes and field not in unique and _plain(value):
+                ids = list(indexes[field].get(value, {}))
+                return [self._documents[k] for k in ids if k in self._documents]
+        return None
+
+    def __setitem__(self, key: Any, document: Document) -> None:
+        super().__setitem__(key, document)
+        self.reindex(key)
+
+    def __delitem__(self, key: Any) -> None:
+        super().__delitem__(key)
+        self.reindex(key)
+
+    def drop(self) -> None:
+        super().drop()
+        self.reindex_all()
+
+
+def _plain(value: object) -> bool:
+    return not isinstance(value, Mapping | list | tuple | set)
+
+
+def _indexed(raw: mongomock.Collection[Document]) -> _IndexedStore:
+    """Turns this collection's store into an indexed one (once) and routes its lookups
+    through the indexes; the contract tests in tests/read_side check nothing changes."""
     internals: Any = raw  # the stubs do not declare mongomock's private attributes
-    if getattr(internals, "_tasktrail_by_id", False):  # mongomock reuses collection objects
-        return
-    internals._tasktrail_by_id = True
-    scan_all = internals._iter_documents
     store = internals._store
+    if not isinstance(store, _IndexedStore):
+        store.__class__ = _IndexedStore
+    if not getattr(internals, "_tt_routed", False):
+        internals._tt_routed = True
+        scan_all = internals._iter_documents
 
-    def iter_documents(filter: Any) -> Iterator[Document]:
-        key = filter.get("_id") if isinstance(filter, Mapping) else None
-        if key is None or isinstance(key, Mapping | list):
-            return scan_all(filter)  # type: ignore[no-any-return]
-        if key not in store:
-            return iter(())
-        document = store[key]
-        applies = filter_applies(filter, document)  # type: ignore[no-untyped-call]
-        return iter((document,)) if applies else iter(())
+        def iter_documents(filter: Any) -> Iterator[Document]:
+            found = store.candidates(filter) if isinstance(filter, Mapping) else None
+            if found is None:
+                return scan_all(filter)  # type: ignore[no-any-return]
+            return (d for d in found if filter_applies(filter, d))
 
-    internals._iter_documents = iter_documents
+        internals._iter_documents = iter_documents
+    return store  # type: ignore[no-any-return]
 
 
 class MemoryCollection:
     def __init__(self, raw: mongomock.Collection[Document]) -> None:
-        _by_id_first(raw)
+        self._store = _indexed(raw)
         self._raw = raw
 
     @property
@@ -103,8 +181,15 @@ class MemoryCollection:
     async def update_one(
         self, filter: Filter, update: Mapping[str, Any], *, upsert: bool = False
     ) -> UpdateResult:
-        with translated_errors():
-            return update_result(self._raw.update_one(filter, update, upsert=upsert))
+        try:
+            with translated_errors():
+                return update_result(self._raw.update_one(filter, update, upsert=upsert))
+        finally:  # mongomock updates in place, past the store's hooks
+            key = filter.get("_id")
+            if key is not None and _plain(key):
+                self._store.reindex(key)
+            else:
+                self._store.reindex_all()
 
     async def delete_one(self, filter: Filter) -> int:
         return self._raw.delete_one(filter).deleted_count
@@ -113,10 +198,16 @@ class MemoryCollection:
         return self._raw.delete_many(filter).deleted_count
 
     async def aggregate(self, pipeline: Sequence[Mapping[str, Any]]) -> list[Document]:
-        return list(self._raw.aggregate(list(pipeline)))
+        """A leading $match is answered through the indexes, like a find."""
+        stages = list(pipeline)
+        if stages and "$match" in stages[0]:
+            matched = list(self._raw.find(stages[0]["$match"]))
+            return list(process_pipeline(matched, self._raw.database, stages[1:], None))
+        return list(self._raw.aggregate(stages))
 
     async def create_index(self, keys: SortSpec, *, unique: bool = False) -> None:
         self._raw.create_index(list(keys), unique=unique)
+        self._store.add_index(keys[0][0])
 
 
 class MemoryReadStore:

@@ -70,6 +70,33 @@ class StoreContract:
         assert await users.delete_one({"_id": "u8"}) == 1
         assert await users.count({}) == 49
 
+    async def test_lookups_on_an_indexed_field_follow_every_kind_of_write(
+        self, store: ReadStore
+    ) -> None:
+        tasks = store.collection("tasks")
+        await tasks.create_index([("user_id", 1), ("status", 1)])
+        await tasks.insert_many([{"_id": f"t{i}", "user_id": f"u{i % 3}"} for i in range(9)])
+        await tasks.insert_one({"_id": "t9"})  # without the field: matches None
+
+        await tasks.update_one({"_id": "t0"}, {"$set": {"user_id": "u1"}})
+        await tasks.update_one(
+            {"user_id": "u2", "_id": {"$in": ["t2"]}}, {"$set": {"user_id": "u9"}}
+        )
+        await tasks.update_one({"_id": "new"}, {"$set": {"user_id": "u0"}}, upsert=True)
+        await tasks.delete_one({"_id": "t3"})
+        await tasks.delete_many({"user_id": "u1", "_id": {"$in": ["t4"]}})
+
+        by_user = {u: sorted(d["_id"] for d in await tasks.find({"user_id": u})) for u in
+                   ("u0", "u1", "u2", "u9", None)}  # fmt: skip
+        assert by_user == {
+            "u0": ["new", "t6"], "u1": ["t0", "t1", "t7"], "u2": ["t5", "t8"], "u9": ["t2"],
+            None: ["t9"],
+        }  # fmt: skip
+        grouped = await tasks.aggregate(
+            [{"$match": {"user_id": "u1"}}, {"$group": {"_id": "$user_id", "n": {"$sum": 1}}}]
+        )
+        assert grouped == [{"_id": "u1", "n": 3}]
+
     async def test_find_one_applies_a_projection(self, store: ReadStore) -> None:
         users = store.collection("users")
         await users.insert_one({"_id": "u1", "name": "ann", "email": "a@example.com"})
