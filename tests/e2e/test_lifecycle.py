@@ -2,25 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import httpx
-
 from tests.conftest import System
+from tests.support.http import API, after, command
 from tests.write_side.api.given import new_user_body
-
-API = "/api/v1"
-
-
-async def command(api: httpx.AsyncClient, method: str, url: str, **kwargs: Any) -> httpx.Response:
-    response = await api.request(method, f"{API}{url}", **kwargs)
-    assert response.status_code < 300, response.text
-    return response
-
-
-def after(response: httpx.Response) -> dict[str, str]:
-    """Read-your-writes: ask queries to wait for this command's events."""
-    return {"X-Min-Position": response.headers["x-event-position"]}
 
 
 async def test_the_seed_lifecycle(system: System) -> None:

@@ -14,9 +14,9 @@ import httpx
 import pytest
 
 from tests.conftest import System
+from tests.support.http import API, after, command, is_problem
 from tests.write_side.api.given import new_user_body
 
-API = "/api/v1"
 TASK_FIELDS = {
     "id",
     "user_id",
@@ -29,25 +29,6 @@ TASK_FIELDS = {
     "updated_at",
     "version",
 }
-
-
-async def command(api: httpx.AsyncClient, method: str, url: str, **kwargs: Any) -> httpx.Response:
-    response = await api.request(method, f"{API}{url}", **kwargs)
-    assert response.status_code < 300, response.text
-    return response
-
-
-def after(response: httpx.Response) -> dict[str, str]:
-    """Read-your-writes: ask the query to wait for this command's events."""
-    return {"X-Min-Position": response.headers["x-event-position"]}
-
-
-def is_problem(response: httpx.Response, status: int) -> bool:
-    return (
-        response.status_code == status
-        and response.headers["content-type"] == "application/problem+json"
-        and response.json()["status"] == status
-    )
 
 
 async def a_user_id(api: httpx.AsyncClient) -> str:

@@ -22,9 +22,9 @@ from read_side.api.app import create_query_app
 from read_side.bootstrap import ReadSide
 from read_side.cache import DocumentCache
 from tests.conftest import System
+from tests.support.http import API, after, command, is_problem
 from tests.write_side.api.given import new_user_body, unique
 
-API = "/api/v1"
 PUBLIC_FIELDS = {
     "id",
     "email",
@@ -39,27 +39,8 @@ PUBLIC_FIELDS = {
 }
 
 
-async def command(api: httpx.AsyncClient, method: str, url: str, **kwargs: Any) -> httpx.Response:
-    response = await api.request(method, f"{API}{url}", **kwargs)
-    assert response.status_code < 300, response.text
-    return response
-
-
-def after(response: httpx.Response) -> dict[str, str]:
-    """Read-your-writes: ask the query to wait for this command's events."""
-    return {"X-Min-Position": response.headers["x-event-position"]}
-
-
 async def register(api: httpx.AsyncClient, **overrides: Any) -> httpx.Response:
     return await command(api, "POST", "/users", json=new_user_body(**overrides))
-
-
-def is_problem(response: httpx.Response, status: int) -> bool:
-    return (
-        response.status_code == status
-        and response.headers["content-type"] == "application/problem+json"
-        and response.json()["status"] == status
-    )
 
 
 async def test_a_user_by_id_shows_public_fields_only(system: System) -> None:
