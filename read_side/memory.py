@@ -81,6 +81,8 @@ class _IndexedStore(CollectionStore):
         if key is not None and _plain(key):
             found = self._documents.get(key)
             return [] if found is None else [found]
+        if isinstance(key, Mapping) and set(key) == {"$in"} and all(map(_plain, key["$in"])):
+            return [self._documents[k] for k in key["$in"] if k in self._documents]
         indexes, _ = self._state()
         unique = {
             k for index in self.indexes.values() if index.get("unique") for k, _ in index["key"]

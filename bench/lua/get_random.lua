@@ -1,0 +1,8 @@
+-- GET PATH_PREFIX .. a random id from the file named by IDS_FILE.
+local ids = {}
+for line in io.lines(os.getenv("IDS_FILE")) do ids[#ids + 1] = line end
+local prefix = os.getenv("PATH_PREFIX")
+math.randomseed(os.time())
+request = function()
+  return wrk.format("GET", prefix .. ids[math.random(#ids)])
+end
