@@ -152,6 +152,7 @@ def rebuild(
     from rich.console import Console
 
     from cli.rebuild import RebuildRunning, as_json, rebuild_all, summary
+    from projections.applier import ApplyFailed
     from projections.catalog import NAMES
 
     chosen = list(NAMES) if all_ else list(names or ())
@@ -177,6 +178,11 @@ def rebuild(
         )  # fmt: skip
     except RebuildRunning as error:
         raise _fail(str(error)) from None
+    except ApplyFailed as failure:
+        raise _fail(
+            f"rebuild stopped: {failure}; the live generation is untouched. Fix the projector "
+            "(or the event's handling) and run it again."
+        ) from None
     except KeyboardInterrupt:
         raise _fail(
             "interrupted: the live generation is untouched; run it again to start over"

@@ -80,13 +80,15 @@ class Rebuild:
         new = max(old, state.next or 0) + 1
         projector = self.factory(new)
         owned = owned_collections(projector)
+        if state.next is not None and state.next != new:
+            await drop_generation(self.store, owned, state.next)
         await drop_generation(self.store, owned, new)
         applier = Applier(projector, GenerationView(self.store, new), self.source)
         await projector.setup(applier.store)
         started = time.monotonic()
 
         self.on_phase("replaying")
-        counted = Counter()
+        counted = Tally()
         position = await replay(
             applier, batch_size=self.batch_size, progress=counted.wrap(progress)
         )
@@ -109,7 +111,7 @@ class Rebuild:
             self.name, old, new, counted.events, seconds, switched, by, parity, switched
         )
 
-    async def _catch_up(self, applier: Applier, position: int, counted: Counter) -> int:
+    async def _catch_up(self, applier: Applier, position: int, counted: Tally) -> int:
         while (
             reached := await replay(applier, after=position, progress=counted.wrap(None))
         ) > position:
@@ -123,7 +125,7 @@ class Rebuild:
         old: int,
         new: int,
         position: int,
-        counted: Counter,
+        counted: Tally,
     ) -> tuple[bool, str]:
         await generations.propose(self.name, new)
         deadline = time.monotonic() + self.switch_timeout
@@ -137,7 +139,7 @@ class Rebuild:
         return (await generations.current(self.name)) == new, "the live projector"
 
 
-class Counter:
+class Tally:
     """Counts applied events across the replays of one rebuild, for its report."""
 
     def __init__(self) -> None:

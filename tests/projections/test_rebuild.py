@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import random
 import uuid
+from typing import Any
 
 import psycopg
 import pytest
@@ -28,14 +29,14 @@ from write_side.event_log import PublishedLog
 from write_side.postgres import advisory_lock
 
 
-def rebuild_of(system: System, ws: WriteSide, name: str, **options: float) -> Rebuild:
+def rebuild_of(system: System, ws: WriteSide, name: str, **options: Any) -> Rebuild:
     source = PublishedLog(ws.store, EventCodec(default_registry()))
     return Rebuild(
         name,
         projector_factory(name, system.cache),
         system.store,
         source,
-        **options,  # type: ignore[arg-type]
+        **options,
     )
 
 
