@@ -12,13 +12,28 @@ from typing import Any
 import orjson
 
 from projections.ports import DocumentCache
-from read_side.store import Collection, public_view
+from read_side.store import Collection, DuplicateKey, public_view
 
 
 async def refresh_cache(collection: Collection, cache: DocumentCache, kind: str, id: str) -> None:
     doc = await collection.find_one({"_id": id})
     if doc is not None:
         await cache.put(kind, id, doc["_rev"], orjson.dumps(public_view(doc)))
+
+
+async def create_and_cache(
+    collection: Collection, cache: DocumentCache, kind: str, id: str, document: dict[str, Any]
+) -> None:
+    """Writes a stream's first document, unless one at its version or later is there."""
+    try:
+        await collection.update_one(
+            {"_id": id, "version": {"$lt": document["version"]}},
+            {"$set": document, "$inc": {"_rev": 1}},
+            upsert=True,
+        )
+    except DuplicateKey:
+        return  # already applied
+    await refresh_cache(collection, cache, kind, id)
 
 
 async def update_and_cache(

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from events.published import PublishedEvent
 from events.tasks import TaskStatus
-from projections.documents import delete_and_cache, refresh_cache, update_and_cache
+from projections.documents import create_and_cache, delete_and_cache, update_and_cache
 from projections.ports import DocumentCache
 from projections.projector import utc_text
-from read_side.store import DuplicateKey, ReadStore
+from read_side.store import ReadStore
 
 TASKS = "tasks"
 
@@ -54,15 +54,7 @@ class TasksProjector:
                 "updated_at": at,
                 "version": version,
             }
-            try:
-                await tasks.update_one(
-                    {"_id": tid, "version": {"$lt": version}},
-                    {"$set": doc, "$inc": {"_rev": 1}},
-                    upsert=True,
-                )
-            except DuplicateKey:
-                return
-            await refresh_cache(tasks, self.cache, "task", tid)
+            await create_and_cache(tasks, self.cache, "task", tid, doc)
             return
         if event.type == "task.deleted":
             await delete_and_cache(tasks, self.cache, "task", tid)

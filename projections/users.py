@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from events.published import PublishedEvent
 from events.tasks import TaskStatus
-from projections.documents import delete_and_cache, refresh_cache, update_and_cache
+from projections.documents import create_and_cache, delete_and_cache, update_and_cache
 from projections.ports import DocumentCache
 from projections.projector import utc_text
 from read_side.store import DuplicateKey, ReadStore
@@ -74,15 +74,7 @@ class UsersProjector:
                 "_email": data["email"].casefold(),
                 "_username": data["username"].casefold(),
             }
-            try:
-                await users.update_one(
-                    {"_id": uid, "version": {"$lt": version}},
-                    {"$set": doc, "$inc": {"_rev": 1}},
-                    upsert=True,
-                )
-            except DuplicateKey:
-                return  # already applied
-            await refresh_cache(users, self.cache, "user", uid)
+            await create_and_cache(users, self.cache, "user", uid, doc)
             return
         if event.type == "user.deleted":
             await delete_and_cache(users, self.cache, "user", uid)

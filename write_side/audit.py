@@ -16,14 +16,12 @@ from enum import Enum
 from typing import Any, Literal, cast
 from uuid import UUID
 
-from eventsourcing.persistence import InterfaceError, OperationalError
 from psycopg.sql import SQL, Identifier
 
 from events.base import DomainEvent
 from events.envelope import Envelope
 from write_side.domain import activity, reservations, tasks, users
-from write_side.event_store import StoreUnavailable
-from write_side.postgres import EVENTS_TABLE, PostgresEventStore
+from write_side.postgres import EVENTS_TABLE, PostgresEventStore, unavailable_as_store_error
 
 Kind = Literal["user", "task", "activity", "reservation", "unknown"]
 
@@ -119,11 +117,8 @@ def events_by_correlation(
         "WHERE convert_from(state, 'UTF8')::jsonb -> 'meta' ->> 'correlation_id' = %s "
         "ORDER BY notification_id LIMIT %s"
     ).format(Identifier(store.datastore.schema), Identifier(EVENTS_TABLE))
-    try:
-        with store.datastore.get_connection() as conn:
-            rows = conn.execute(query, (correlation_id, limit)).fetchall()
-    except (OperationalError, InterfaceError) as error:
-        raise StoreUnavailable(str(error)) from error
+    with unavailable_as_store_error(), store.datastore.get_connection() as conn:
+        rows = conn.execute(query, (correlation_id, limit)).fetchall()
     decode = store.codec.decode
     return [
         _entry(

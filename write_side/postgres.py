@@ -137,6 +137,15 @@ class _Recorder(PostgresApplicationRecorder):
         return ids
 
 
+@contextlib.contextmanager
+def unavailable_as_store_error() -> Iterator[None]:
+    """Connection failures and timeouts become StoreUnavailable (a 503 at the edge)."""
+    try:
+        yield
+    except (OperationalError, InterfaceError) as error:
+        raise StoreUnavailable(str(error)) from error
+
+
 def _violated_constraint(error: IntegrityError) -> str:
     cause = error.__cause__
     if isinstance(cause, psycopg.Error) and cause.diag.constraint_name:
@@ -151,19 +160,15 @@ class PostgresEventStore:
         self.recorder = _Recorder(datastore)
 
     def create_tables(self) -> None:
-        try:
+        with unavailable_as_store_error():
             self.recorder.create_table()
-        except (OperationalError, InterfaceError) as error:
-            raise StoreUnavailable(str(error)) from error
 
     def close(self) -> None:
         self.datastore.close()
 
     def load(self, stream_id: UUID, *, up_to_version: int | None = None) -> list[Envelope[Any]]:
-        try:
+        with unavailable_as_store_error():
             stored = _select_events(self.recorder, stream_id, lte=up_to_version)
-        except (OperationalError, InterfaceError) as error:
-            raise StoreUnavailable(str(error)) from error
         decode = self.codec.decode
         return [
             decode(
@@ -188,28 +193,22 @@ class PostgresEventStore:
             for e in envelopes
         ]
         try:
-            ids = _insert_events(self.recorder, stored, idempotency=idempotency)
+            with unavailable_as_store_error():
+                ids = _insert_events(self.recorder, stored, idempotency=idempotency)
         except IntegrityError as error:
             if _violated_constraint(error).startswith(IDEMPOTENCY_TABLE):
                 raise IdempotencyKeyTaken(str(error)) from error
             raise ConcurrencyConflict(str(error)) from error
-        except (OperationalError, InterfaceError) as error:
-            raise StoreUnavailable(str(error)) from error
         return list(cast(Sequence[int], ids))
 
     def find_idempotency(self, key: str) -> IdempotencyRecord | None:
-        try:
-            with self.datastore.get_connection() as conn:
-                row = conn.execute(self.recorder.select_idempotency, (key,)).fetchone()
-        except (OperationalError, InterfaceError) as error:
-            raise StoreUnavailable(str(error)) from error
+        with unavailable_as_store_error(), self.datastore.get_connection() as conn:
+            row = conn.execute(self.recorder.select_idempotency, (key,)).fetchone()
         return IdempotencyRecord(**row) if row else None
 
     def head(self) -> int:
-        try:
+        with unavailable_as_store_error():
             return int(_max_notification_id(self.recorder) or 0)
-        except (OperationalError, InterfaceError) as error:
-            raise StoreUnavailable(str(error)) from error
 
     def read_all(self, after: int, limit: int) -> list[Envelope[Any]]:
         """Stored events with positions greater than ``after``, in position order.
@@ -217,10 +216,8 @@ class PostgresEventStore:
         Positions are commit-ordered (the append lock), so reading on from the
         last position seen never skips an event that commits later.
         """
-        try:
+        with unavailable_as_store_error():
             rows = _select_notifications(self.recorder, after, limit, inclusive_of_start=False)
-        except (OperationalError, InterfaceError) as error:
-            raise StoreUnavailable(str(error)) from error
         decode = self.codec.decode
         return [
             decode(
@@ -238,13 +235,10 @@ class PostgresEventStore:
     ) -> list[Envelope[Any]]:
         """A stream's events in a version range, with their global positions."""
         upper = up_to_version if up_to_version is not None else 2**62
-        try:
-            with self.datastore.get_connection() as conn:
-                rows = conn.execute(
-                    self.recorder.select_stream, (stream_id, after_version, upper)
-                ).fetchall()
-        except (OperationalError, InterfaceError) as error:
-            raise StoreUnavailable(str(error)) from error
+        with unavailable_as_store_error(), self.datastore.get_connection() as conn:
+            rows = conn.execute(
+                self.recorder.select_stream, (stream_id, after_version, upper)
+            ).fetchall()
         return [
             self.codec.decode(
                 type_name=row["topic"],
@@ -258,19 +252,13 @@ class PostgresEventStore:
 
     def get_position(self, name: str) -> int:
         """A reader's stored position (the relay's), 0 if it never stored one."""
-        try:
-            with self.datastore.get_connection() as conn:
-                row = conn.execute(self.recorder.select_position, (name,)).fetchone()
-        except (OperationalError, InterfaceError) as error:
-            raise StoreUnavailable(str(error)) from error
+        with unavailable_as_store_error(), self.datastore.get_connection() as conn:
+            row = conn.execute(self.recorder.select_position, (name,)).fetchone()
         return int(row["position"]) if row else 0
 
     def set_position(self, name: str, position: int) -> None:
-        try:
-            with self.datastore.get_connection() as conn:
-                conn.execute(self.recorder.upsert_position, (name, position))
-        except (OperationalError, InterfaceError) as error:
-            raise StoreUnavailable(str(error)) from error
+        with unavailable_as_store_error(), self.datastore.get_connection() as conn:
+            conn.execute(self.recorder.upsert_position, (name, position))
 
     @property
     def channel(self) -> str:
@@ -278,11 +266,8 @@ class PostgresEventStore:
         return self.recorder.channel_name
 
     def ping(self) -> None:
-        try:
-            with self.datastore.get_connection() as conn:
-                conn.execute("SELECT 1")
-        except (OperationalError, InterfaceError) as error:
-            raise StoreUnavailable(str(error)) from error
+        with unavailable_as_store_error(), self.datastore.get_connection() as conn:
+            conn.execute("SELECT 1")
 
 
 @contextlib.contextmanager

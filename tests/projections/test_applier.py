@@ -11,9 +11,8 @@ from events.catalog import default_registry
 from events.codec import EventCodec
 from events.published import PublishedEvent
 from projections.applier import Applier, ApplyFailed, Outcome
-from projections.ports import NoCache
 from read_side.memory import MemoryReadStore
-from tests.projections.test_dead_letters import FailingTasks
+from tests.projections.failing import FailingTasks
 from tests.write_side.api.given import PASSWORD, unique
 from write_side.bootstrap import WriteSide
 from write_side.commands import CreateTask, RegisterUser, UpdateTask
@@ -37,7 +36,7 @@ async def test_a_failure_while_filling_a_gap_names_the_missing_event(
     write_side: WriteSide,
 ) -> None:
     history = await a_task_with_versions(write_side, 4)
-    projector = FailingTasks(NoCache())
+    projector = FailingTasks()
     projector.poison = (history[0].stream_id, 2)
     applier = Applier(
         projector,

@@ -16,7 +16,6 @@ from cli.status import gather_status
 from common.settings import Settings
 from events.catalog import default_registry
 from events.codec import EventCodec
-from events.published import PublishedEvent
 from events.tasks import TaskStatus
 from projections.applier import Applier
 from projections.dead_letters import (
@@ -28,12 +27,10 @@ from projections.dead_letters import (
     list_dead_letters,
     retry,
 )
-from projections.ports import NoCache
 from projections.runtime import ProjectionRunner, dead_letter_queue_name, queue_name
-from projections.tasks import TasksProjector
 from projections.tracking import StreamState
 from read_side.memory import MemoryReadStore
-from read_side.store import ReadStore
+from tests.projections.failing import FailingTasks
 from tests.support import broker
 from tests.write_side.api.given import PASSWORD, unique
 from write_side.bootstrap import WriteSide
@@ -44,26 +41,6 @@ from write_side.executor import CommandContext, Executed
 from write_side.relay import Relay
 
 POISON_ERROR = "RuntimeError('cannot apply this one')"
-
-
-class FailingTasks(TasksProjector):
-    """The real tasks projector, except that it cannot apply one chosen event; it
-    records the order in which it applied every event."""
-
-    poison: tuple[str, int] | None = None
-
-    def __init__(self) -> None:
-        super().__init__(NoCache())
-        self.applied: list[tuple[str, int]] = []
-
-    async def apply(self, event: PublishedEvent, store: ReadStore) -> None:
-        if (event.stream_id, event.stream_version) == self.poison:
-            raise RuntimeError("cannot apply this one")
-        await super().apply(event, store)
-        self.applied.append((event.stream_id, event.stream_version))
-
-    def versions(self, stream_id: uuid.UUID) -> list[int]:
-        return [version for stream, version in self.applied if stream == str(stream_id)]
 
 
 @dataclass

@@ -12,13 +12,10 @@ import pytest
 from common.settings import Settings
 from events.catalog import default_registry
 from events.codec import EventCodec
-from events.published import PublishedEvent
 from projections.applier import Applier
-from projections.ports import NoCache
 from projections.runtime import ProjectionRunner, dead_letter_queue_name, queue_name
-from projections.tasks import TasksProjector
 from read_side.memory import MemoryReadStore
-from read_side.store import ReadStore
+from tests.projections.failing import FailingTasks
 from tests.support import broker
 from tests.write_side.api.given import PASSWORD, unique
 from write_side.bootstrap import WriteSide
@@ -27,17 +24,6 @@ from write_side.commands import CreateTask, RegisterUser, UpdateTask
 from write_side.event_log import PublishedLog
 from write_side.executor import CommandContext
 from write_side.relay import Relay
-
-
-class FailingTasks(TasksProjector):
-    """The real tasks projector, except that it cannot apply one chosen event."""
-
-    poison: tuple[str, int] | None = None
-
-    async def apply(self, event: PublishedEvent, store: ReadStore) -> None:
-        if (event.stream_id, event.stream_version) == self.poison:
-            raise RuntimeError("cannot apply this one")
-        await super().apply(event, store)
 
 
 @dataclass
@@ -53,7 +39,7 @@ async def rig(settings: Settings, write_side: WriteSide) -> AsyncIterator[Rig]:
     namespace = f"{settings.namespace}_dlq_{uuid.uuid4().hex[:6]}"
     codec = EventCodec(default_registry())
     store = MemoryReadStore(namespace)
-    projector = FailingTasks(NoCache())
+    projector = FailingTasks()
     source = PublishedLog(write_side.store, codec)
     head = write_side.store.head()
     # this rig only cares about what comes next
@@ -135,7 +121,7 @@ async def test_a_poison_event_met_while_catching_up_is_dead_lettered_too(
     codec = EventCodec(default_registry())
     source = PublishedLog(write_side.store, codec)
     store = MemoryReadStore(namespace)
-    projector = FailingTasks(NoCache())
+    projector = FailingTasks()
     await Applier(projector, store, source).tracking.save_checkpoint(write_side.store.head())
     ctx, owner, name = CommandContext(), uuid.uuid4(), unique()
     write_side.users.register(RegisterUser(owner, f"{name}@example.com", name, PASSWORD), ctx)

@@ -1,0 +1,30 @@
+"""A test double of a projector: the real tasks projector, with one event it cannot apply."""
+
+from __future__ import annotations
+
+import uuid
+
+from events.published import PublishedEvent
+from projections.ports import NoCache
+from projections.tasks import TasksProjector
+from read_side.store import ReadStore
+
+
+class FailingTasks(TasksProjector):
+    """The real tasks projector, except that it cannot apply one chosen event; it
+    records the order in which it applied every event."""
+
+    poison: tuple[str, int] | None = None
+
+    def __init__(self) -> None:
+        super().__init__(NoCache())
+        self.applied: list[tuple[str, int]] = []
+
+    async def apply(self, event: PublishedEvent, store: ReadStore) -> None:
+        if (event.stream_id, event.stream_version) == self.poison:
+            raise RuntimeError("cannot apply this one")
+        await super().apply(event, store)
+        self.applied.append((event.stream_id, event.stream_version))
+
+    def versions(self, stream_id: uuid.UUID) -> list[int]:
+        return [version for stream, version in self.applied if stream == str(stream_id)]
