@@ -1,89 +1,62 @@
-"""Rebuild rate of each projection over N stored events, in-process read store.
+"""B6: rebuild rate of each projection over N stored events, in-process read store.
 
 Baseline in the same run: a raw scan of the event table, decoding included
 (read in batches and turned into published events), i.e. the cost of reading
-alone. Events are appended straight through the event store adapter: a mix of
-users, tasks moving through their statuses, and tracked activity.
+alone. Each measurement runs in a process of its own, so that its peak RSS
+growth (VmHWM after minus VmRSS before) is its own. Events are appended straight
+through the event store adapter (bench/corpus.py).
 
-    .venv/bin/python bench/rebuild.py [--events 100000] [--batch-size 1000]
+    .venv/bin/python -m bench.rebuild [--events 100000] [--batch-size 1000]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import resource
+import json
+import statistics
+import subprocess
+import sys
 import time
 import uuid
-from datetime import UTC, datetime
-from typing import Any
+from dataclasses import asdict, dataclass
+from pathlib import Path
 
-import psycopg
-
+from bench.corpus import drop_database, seed
+from bench.rows import Context, Row, Series
+from common.logging import configure_logging
 from common.settings import Settings
-from events.activity import ActivityTracked
 from events.catalog import default_registry
 from events.codec import EventCodec
-from events.envelope import Envelope
-from events.tasks import Priority, TaskCreated, TaskDetailsChanged, TaskStatus, TaskStatusChanged
-from events.users import UserProfileChanged, UserRegistered
 from projections.catalog import NAMES, projector_factory
 from projections.ports import NoCache
 from projections.rebuild import Rebuild
 from read_side.memory import MemoryReadStore
 from write_side.bootstrap import bootstrap
 from write_side.event_log import PublishedLog
-from write_side.postgres import PostgresEventStore
 
-ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+SCAN = "scan"
+"""The baseline's name where a projection's would be."""
 
 
-def seed(store: PostgresEventStore, total: int) -> None:
-    """Per user: registration, a profile change, 3 tasks x 4 events, 6 activities = 20."""
-    now = datetime.now(UTC)
-    batch: list[Envelope[Any]] = []
+@dataclass
+class Measured:
+    name: str
+    events: int
+    seconds: float
+    rss_growth_mb: float
 
-    def add(event: Any, stream: uuid.UUID, version: int) -> None:
-        batch.append(Envelope(event, uuid.uuid4(), stream, version, now, "bench", None, None))
+    @property
+    def rate(self) -> float:
+        return self.events / self.seconds if self.seconds else 0.0
 
-    written = 0
-    while written < total:
-        user = uuid.uuid4()
-        name = user.hex[:12]
-        add(UserRegistered(email=f"{name}@example.com", username=name, password_hash="x"), user, 1)
-        add(UserProfileChanged(full_name="Bench", bio="b"), user, 2)
-        for _ in range(3):
-            task = uuid.uuid4()
-            add(TaskCreated(user_id=user, title="t"), task, 1)
-            add(
-                TaskDetailsChanged(
-                    title="u", description=None, priority=Priority.HIGH, due_date=None
-                ),
-                task,
-                2,
-            )
-            add(
-                TaskStatusChanged(from_status=TaskStatus.TODO, to_status=TaskStatus.IN_PROGRESS),
-                task,
-                3,
-            )
-            add(
-                TaskStatusChanged(from_status=TaskStatus.IN_PROGRESS, to_status=TaskStatus.DONE),
-                task,
-                4,
-            )
-        for n in range(6):
-            add(
-                ActivityTracked(event_type="ui", event_name=f"e{n % 3}", user_id=user),
-                uuid.uuid4(),
-                1,
-            )
-        if len(batch) >= 2000:
-            store.append(batch)
-            written += len(batch)
-            batch = []
-    if batch:
-        store.append(batch)
+
+def _status_kb(field: str) -> int:
+    """A field of /proc/self/status in kB: VmRSS now, VmHWM the peak so far."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise KeyError(field)
 
 
 async def scan(log: PublishedLog, batch_size: int) -> int:
@@ -96,46 +69,98 @@ async def scan(log: PublishedLog, batch_size: int) -> int:
         position = after
 
 
-async def measure(store: PostgresEventStore, batch_size: int) -> None:
-    log = PublishedLog(store, EventCodec(default_registry()))
-    started = time.perf_counter()
-    scanned = await scan(log, batch_size)
-    scan_rate = scanned / (time.perf_counter() - started)
-    print(f"{'baseline: raw scan + decode':<32}{scanned:>9,} events {scan_rate:>10,.0f} events/s")
+async def measure_here(dsn: str, name: str, batch_size: int) -> Measured:
+    """Scans (name ``scan``) or rebuilds one projection in this process."""
+    settings = Settings(postgres_dsn=dsn, log_level="WARNING")
+    write_side = bootstrap(settings)
+    try:
+        log = PublishedLog(write_side.store, EventCodec(default_registry()))
+        await log.head()  # connected before the RSS baseline
+        rss_before = _status_kb("VmRSS")
+        if name == SCAN:
+            started = time.perf_counter()
+            events = await scan(log, batch_size)
+            seconds = time.perf_counter() - started
+        else:
+            rebuild = Rebuild(
+                name, projector_factory(name, NoCache()), MemoryReadStore(f"bench_{name}"), log,
+                batch_size=batch_size, switch_timeout=0, grace_seconds=0,
+            )  # fmt: skip
+            report = await rebuild.run()
+            events, seconds = report.events, report.seconds
+        return Measured(name, events, seconds, (_status_kb("VmHWM") - rss_before) / 1024)
+    finally:
+        write_side.close()
+
+
+def measure_isolated(dsn: str, name: str, batch_size: int) -> Measured:
+    """measure_here in a fresh interpreter; its JSON is the last line it prints."""
+    output = subprocess.run(
+        [sys.executable, "-m", "bench.rebuild", "--measure", name, "--dsn", dsn,
+         "--batch-size", str(batch_size)],
+        capture_output=True, text=True, check=True, cwd=Path(__file__).parents[1],
+    ).stdout  # fmt: skip
+    return Measured(**json.loads(output.strip().splitlines()[-1]))
+
+
+def b6(ctx: Context) -> list[Row]:
+    """Rebuild of every projection vs a raw scan + decode of the event table."""
+    head = ctx.corpus.grow_to(ctx.args.events_b6)
+    runs: dict[str, list[Measured]] = {name: [] for name in (SCAN, *NAMES)}
+    for run in range(ctx.args.repeat):
+        for name in runs:
+            runs[name].append(measure_isolated(ctx.corpus.dsn, name, 1000))
+            print(f"  run {run + 1}: {name} {runs[name][-1].rate:,.0f} events/s, "
+                  f"RSS +{runs[name][-1].rss_growth_mb:,.0f} MB")  # fmt: skip
+    rate = {name: statistics.median(m.rate for m in ms) for name, ms in runs.items()}
+    grown = {name: statistics.median(m.rss_growth_mb for m in ms) for name, ms in runs.items()}
+    rows = []
     for name in NAMES:
-        rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        rebuild = Rebuild(
-            name, projector_factory(name, NoCache()), MemoryReadStore(f"bench_{name}"), log,
-            batch_size=batch_size, switch_timeout=0, grace_seconds=0,
-        )  # fmt: skip
-        report = await rebuild.run()
-        rate = report.events_per_second
-        grown = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before) / 1024
-        print(
-            f"{'rebuild ' + name:<32}{report.events:>9,} events {rate:>10,.0f} events/s"
-            f"   {rate / scan_rate:>5.0%} of baseline   peak RSS +{grown:,.0f} MB"
-        )
+        ctx.series.append(Series(f"B6 rebuild {name}", "run", "events/s",
+                                 [m.rate for m in runs[name]]))  # fmt: skip
+        rows += [
+            Row("B6", f"rebuild {name} events/s over {head:,} vs raw scan + decode",
+                rate[name], rate[SCAN], ">= 30%", rate[name] >= 0.3 * rate[SCAN]),
+            Row("B6", f"rebuild {name} peak RSS growth MB (baseline: the scan's)",
+                grown[name], grown[SCAN], "<= 300", grown[name] <= 300),
+        ]  # fmt: skip
+    ctx.series.append(Series("B6 raw scan + decode", "run", "events/s",
+                             [m.rate for m in runs[SCAN]]))  # fmt: skip
+    return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--batch-size", type=int, default=1000)
+    parser.add_argument("--measure", help="internal: measure one (scan or a projection)")
+    parser.add_argument("--dsn", help="internal: the database --measure reads")
     args = parser.parse_args()
+    configure_logging("WARNING")
+    if args.measure:
+        measured = asyncio.run(measure_here(args.dsn, args.measure, args.batch_size))
+        print(json.dumps(asdict(measured)))
+        return
     name = f"bench_rebuild_{uuid.uuid4().hex[:8]}"
-    settings = Settings(
-        postgres_dsn=f"postgresql://postgres@127.0.0.1:5432/{name}", log_level="WARNING"
-    )
-    write_side = bootstrap(settings)
+    dsn = f"postgresql://postgres@127.0.0.1:5432/{name}"
+    write_side = bootstrap(Settings(postgres_dsn=dsn, log_level="WARNING"))
     try:
         started = time.perf_counter()
         seed(write_side.store, args.events)
         print(f"seeded {write_side.store.head():,} events in {time.perf_counter() - started:.1f} s")
-        asyncio.run(measure(write_side.store, args.batch_size))
+        base = measure_isolated(dsn, SCAN, args.batch_size)
+        print(f"{'baseline: raw scan + decode':<32}{base.events:>9,} events {base.rate:>10,.0f}"
+              f" events/s   peak RSS +{base.rss_growth_mb:,.0f} MB")  # fmt: skip
+        for projection in NAMES:
+            m = measure_isolated(dsn, projection, args.batch_size)
+            share = m.rate / base.rate
+            print(
+                f"{'rebuild ' + projection:<32}{m.events:>9,} events {m.rate:>10,.0f} events/s"
+                f"   {share:>5.0%} of baseline   peak RSS +{m.rss_growth_mb:,.0f} MB"
+            )
     finally:
         write_side.close()
-        with psycopg.connect(ADMIN, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        drop_database(name)
 
 
 if __name__ == "__main__":

@@ -1,9 +1,14 @@
 """tasktrail's benchmarks, each against a baseline measured in the same run.
 
-    bench/run [--seconds 30] [--repeat 3] [--only B1,B2]
+    bench/run [--seconds 30] [--repeat 3] [--only B1,B2,B4,B6,B8]
+              [--events-b4 100000] [--events-b6 1000000] [--appends-b8 2000]
 
 Prints one table (figure, baseline, ratio, target, pass/fail) and writes the
-results as JSON under bench/results/. Targets are those of the benchmarks issue.
+results as JSON under bench/results/, with a PNG chart of the same stem.
+Targets are those of the benchmarks issue.
+
+A benchmark is a function ``(Context) -> list[Row]`` registered in BENCHES
+(B3, B5 and B7 are to be added the same way); ``--only`` defaults to all of them.
 """
 
 from __future__ import annotations
@@ -11,13 +16,14 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import os
 import platform
 import statistics
 import tempfile
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import UTC
 from pathlib import Path
 from typing import Any
@@ -28,39 +34,30 @@ import redis
 from rich.console import Console
 from rich.table import Table
 
-from bench import wrk
+from bench import chart, wrk
+from bench.corpus import ADMIN, Corpus
+from bench.rows import Context, Latency, Row, Series
 from bench.servers import server
 from common.settings import Settings
 from events.envelope import Envelope
 from events.users import UserRegistered
 from write_side.bootstrap import bootstrap
 
-ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 RESULTS = Path(__file__).parent / "results"
 
 
-@dataclass
-class Row:
-    bench: str
-    figure: str
-    value: float
-    baseline: float
-    target: str
-    passed: bool
-
-    @property
-    def ratio(self) -> float:
-        return self.value / self.baseline if self.baseline else 0.0
-
-
-def median_of(repeat: int, measure: Callable[[], wrk.Load]) -> wrk.Load:
+def median_of(ctx: Context, label: str, repeat: int, measure: Callable[[], wrk.Load]) -> wrk.Load:
+    """Runs ``measure`` ``repeat`` times; records each run for the chart, returns medians."""
     runs = [measure() for _ in range(repeat)]
-    return wrk.Load(
+    ctx.series.append(Series(label, "run", "req/s", [r.requests_per_second for r in runs]))
+    load = wrk.Load(
         statistics.median(r.requests_per_second for r in runs),
         statistics.median(r.p50_ms for r in runs),
         statistics.median(r.p99_ms for r in runs),
         sum(r.errors for r in runs),
     )
+    ctx.latencies.append(Latency(label, load.p50_ms, load.p99_ms))
+    return load
 
 
 def bare_lock_insert_loop(dsn: str, seconds: int) -> float:
@@ -75,12 +72,13 @@ def bare_lock_insert_loop(dsn: str, seconds: int) -> float:
     return count / seconds
 
 
-def b1(env: dict[str, str], dsn: str, seconds: int, repeat: int) -> list[Row]:
+def b1(ctx: Context) -> list[Row]:
     """POST /api/v1/tasks, 64 connections."""
+    env, dsn, seconds, repeat = ctx.env, ctx.dsn, ctx.args.seconds, ctx.args.repeat
     loop = statistics.median(bare_lock_insert_loop(dsn, seconds) for _ in range(repeat))
     with server(["uvicorn", "--factory", "bench.baselines:insert_app", "--port", "8811",
                  "--log-level", "warning"], port=8811, ready="/docs", env=env) as base:  # fmt: skip
-        pooled = median_of(repeat, lambda: wrk.run(
+        pooled = median_of(ctx, "B1 bare FastAPI INSERT", repeat, lambda: wrk.run(
             base + "/insert", "post_body.lua", connections=64, seconds=seconds,
             env={}))  # fmt: skip
     with server(["cli", "serve", "commands", "--port", "8812"], port=8812, ready="/health",
@@ -92,7 +90,7 @@ def b1(env: dict[str, str], dsn: str, seconds: int, repeat: int) -> list[Row]:
             users.append(httpx.post(base + "/api/v1/users", json=body, timeout=30).json()["id"])
         with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as ids:
             ids.write("\n".join(users))
-        ours = median_of(repeat, lambda: wrk.run(
+        ours = median_of(ctx, "B1 POST /tasks", repeat, lambda: wrk.run(
             base + "/api/v1/tasks", "post_task.lua", connections=64, seconds=seconds,
             env={"USERS_FILE": ids.name}))  # fmt: skip
     return [
@@ -128,8 +126,9 @@ def seed_users(settings: Settings, n: int) -> tuple[list[str], int]:
     return ids, head
 
 
-def b2(env: dict[str, str], settings: Settings, seconds: int, repeat: int) -> list[Row]:
+def b2(ctx: Context) -> list[Row]:
     """GET /api/v1/users/{id}, random ids over 10,000 users, from the cache."""
+    env, settings, seconds, repeat = ctx.env, ctx.settings, ctx.args.seconds, ctx.args.repeat
     users, head = seed_users(settings, 10_000)
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as ids:
         ids.write("\n".join(users))
@@ -147,13 +146,13 @@ def b2(env: dict[str, str], settings: Settings, seconds: int, repeat: int) -> li
             pipe.hget(f"{settings.namespace}:user:{uid}", "b")
         bodies = pipe.execute()
         cache.mset({f"{prefix}:{u}": b for u, b in zip(users, bodies, strict=True)})
-        ours = median_of(repeat, lambda: wrk.run(
+        ours = median_of(ctx, "B2 GET /users/{id}", repeat, lambda: wrk.run(
             base + "/", "get_random.lua", connections=64, seconds=seconds,
             env={"IDS_FILE": ids.name, "PATH_PREFIX": "/api/v1/users/"}))  # fmt: skip
     with server(["uvicorn", "--factory", "bench.baselines:redis_app", "--port", "8814",
                  "--log-level", "warning"], port=8814, ready="/docs",
                 env=env | {"BENCH_PREFIX": prefix}) as base:  # fmt: skip
-        bare = median_of(repeat, lambda: wrk.run(
+        bare = median_of(ctx, "B2 bare FastAPI Redis GET", repeat, lambda: wrk.run(
             base + "/", "get_random.lua", connections=64, seconds=seconds,
             env={"IDS_FILE": ids.name, "PATH_PREFIX": "/get/"}))  # fmt: skip
     cache.delete(*[f"{prefix}:{u}" for u in users])
@@ -175,12 +174,39 @@ def postgres_settings(dsn: str) -> dict[str, Any]:
         }
 
 
+def _registry() -> dict[str, Callable[[Context], list[Row]]]:
+    """Every implemented benchmark, in the order they run.
+
+    B8 runs before B6: it measures at 10k stored events and then grows the shared
+    corpus to the size B6 rebuilds, so one seeding serves both. To add B3, B5 or
+    B7, write ``def bN(ctx: Context) -> list[Row]`` and list it here.
+    """
+    from bench.growth import b8
+    from bench.rebuild import b6
+    from bench.relay import b4
+
+    return {"B1": b1, "B2": b2, "B4": b4, "B8": b8, "B6": b6}
+
+
 def main() -> None:
+    benches = _registry()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=30)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--only", default="B1,B2")
+    parser.add_argument("--only", default=",".join(sorted(benches)),
+                        help=f"comma-separated, from {', '.join(sorted(benches))}")  # fmt: skip
+    parser.add_argument("--events-b4", type=int, default=100_000,
+                        help="stored events the relay moves to RabbitMQ")  # fmt: skip
+    parser.add_argument("--events-b6", type=int, default=1_000_000,
+                        help="stored events rebuilt (B6); B8's large size too")  # fmt: skip
+    parser.add_argument("--events-b8", type=int, default=10_000,
+                        help="B8's small size (stored events)")  # fmt: skip
+    parser.add_argument("--appends-b8", type=int, default=2000,
+                        help="sequential appends timed at each size")  # fmt: skip
     args = parser.parse_args()
+    only = {name.strip().upper() for name in args.only.split(",") if name.strip()}
+    if unknown := only - benches.keys():
+        parser.error(f"not implemented: {', '.join(sorted(unknown))}")
     suffix = uuid.uuid4().hex[:8]
     dbname = f"bench_{suffix}"
     dsn = f"postgresql://postgres@127.0.0.1:5432/{dbname}"
@@ -192,19 +218,23 @@ def main() -> None:
     bootstrap(settings).close()
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute("CREATE TABLE bench_rows (id bigserial PRIMARY KEY, state bytea)")
+    ctx = Context(args, settings, dsn, env, Corpus(f"bench_{suffix}_corpus"))
     rows: list[Row] = []
     try:
-        if "B1" in args.only:
-            rows += b1(env, dsn, args.seconds, args.repeat)
-        if "B2" in args.only:
-            rows += b2(env, settings, args.seconds, args.repeat)
-        report(rows, postgres_settings(dsn), args)
+        for name, bench in benches.items():
+            if name in only:
+                Console(width=160).print(f"[bold]{name}[/] {(bench.__doc__ or '').splitlines()[0]}")
+                rows += bench(ctx)
+        rows.sort(key=lambda r: r.bench)
+        report(rows, ctx, postgres_settings(dsn))
     finally:
+        ctx.corpus.close()
         with psycopg.connect(ADMIN, autocommit=True) as conn:
             conn.execute(f"DROP DATABASE IF EXISTS {dbname} WITH (FORCE)")
 
 
-def report(rows: list[Row], pg: dict[str, Any], args: argparse.Namespace) -> None:
+def report(rows: list[Row], ctx: Context, pg: dict[str, Any]) -> None:
+    args = ctx.args
     table = Table(title=f"tasktrail benchmarks ({args.seconds} s x {args.repeat}, medians)")
     for column in ("bench", "figure", "value", "baseline", "ratio", "target", "result"):
         table.add_column(column)
@@ -212,17 +242,25 @@ def report(rows: list[Row], pg: dict[str, Any], args: argparse.Namespace) -> Non
         table.add_row(r.bench, r.figure, f"{r.value:,.1f}", f"{r.baseline:,.1f}",
                       f"{r.ratio:.0%}" if r.baseline else "-", r.target,
                       "[green]pass" if r.passed else "[red]fail")  # fmt: skip
-    Console().print(table)
-    Console().print(f"PostgreSQL: {pg}")
+    console = Console(width=160)  # a log file is not 80 columns of terminal
+    console.print(table)
+    console.print(f"PostgreSQL: {pg}")
     RESULTS.mkdir(exist_ok=True)
     stamp = datetime.datetime.now(UTC).strftime("%Y-%m-%dT%H%M%SZ")
     path = RESULTS / f"{stamp}-{platform.node()}.json"
     path.write_text(json.dumps({
-        "machine": {"node": platform.node(), "cpus": __import__("os").cpu_count()},
+        "machine": {"node": platform.node(), "cpus": os.cpu_count()},
         "postgres": pg, "seconds": args.seconds, "repeat": args.repeat,
+        "sizes": {"events_b4": args.events_b4, "events_b6": args.events_b6,
+                  "events_b8": args.events_b8, "appends_b8": args.appends_b8},
+        "corpus_seeding_seconds": round(ctx.corpus.seeding_seconds, 1),
         "rows": [asdict(r) | {"ratio": r.ratio} for r in rows],
+        "latencies": [asdict(x) for x in ctx.latencies],
+        "series": [asdict(x) for x in ctx.series],
     }, indent=2))  # fmt: skip
-    Console().print(f"results: {path}")
+    picture = chart.draw(path.with_suffix(".png"), ctx.latencies, ctx.series,
+                         title=f"tasktrail benchmarks {stamp} ({platform.node()})")  # fmt: skip
+    console.print(f"results: {path}" + (f"\nchart: {picture}" if picture else ""))
 
 
 if __name__ == "__main__":
