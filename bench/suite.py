@@ -177,15 +177,15 @@ def postgres_settings(dsn: str) -> dict[str, Any]:
 def _registry() -> dict[str, Callable[[Context], list[Row]]]:
     """Every implemented benchmark, in the order they run.
 
-    B8 runs before B6: it measures at 10k stored events and then grows the shared
-    corpus to the size B6 rebuilds, so one seeding serves both. To add B3, B5 or
-    B7, write ``def bN(ctx: Context) -> list[Row]`` and list it here.
+    B6 and B8 share one seeded corpus (ctx.corpus), so a million events are
+    seeded once. To add B3, B5 or B7, write ``def bN(ctx: Context) -> list[Row]``
+    and list it here.
     """
     from bench.growth import b8
     from bench.rebuild import b6
     from bench.relay import b4
 
-    return {"B1": b1, "B2": b2, "B4": b4, "B8": b8, "B6": b6}
+    return {"B1": b1, "B2": b2, "B4": b4, "B6": b6, "B8": b8}
 
 
 def main() -> None:
@@ -220,20 +220,23 @@ def main() -> None:
         conn.execute("CREATE TABLE bench_rows (id bigserial PRIMARY KEY, state bytea)")
     ctx = Context(args, settings, dsn, env, Corpus(f"bench_{suffix}_corpus"))
     rows: list[Row] = []
+    load_before = os.getloadavg()
     try:
         for name, bench in benches.items():
             if name in only:
                 Console(width=160).print(f"[bold]{name}[/] {(bench.__doc__ or '').splitlines()[0]}")
                 rows += bench(ctx)
         rows.sort(key=lambda r: r.bench)
-        report(rows, ctx, postgres_settings(dsn))
+        machine = {"load_average_before": load_before, "load_average_after": os.getloadavg()}
+        report(rows, ctx, postgres_settings(dsn), machine)
     finally:
         ctx.corpus.close()
         with psycopg.connect(ADMIN, autocommit=True) as conn:
             conn.execute(f"DROP DATABASE IF EXISTS {dbname} WITH (FORCE)")
 
 
-def report(rows: list[Row], ctx: Context, pg: dict[str, Any]) -> None:
+def report(rows: list[Row], ctx: Context, pg: dict[str, Any], load: dict[str, Any]) -> None:
+    """The table, the JSON and the chart; ``load`` tells whether anything else ran."""
     args = ctx.args
     table = Table(title=f"tasktrail benchmarks ({args.seconds} s x {args.repeat}, medians)")
     for column in ("bench", "figure", "value", "baseline", "ratio", "target", "result"):
@@ -245,11 +248,12 @@ def report(rows: list[Row], ctx: Context, pg: dict[str, Any]) -> None:
     console = Console(width=160)  # a log file is not 80 columns of terminal
     console.print(table)
     console.print(f"PostgreSQL: {pg}")
+    console.print(f"load average (1, 5, 15 min) before and after: {load}")
     RESULTS.mkdir(exist_ok=True)
     stamp = datetime.datetime.now(UTC).strftime("%Y-%m-%dT%H%M%SZ")
     path = RESULTS / f"{stamp}-{platform.node()}.json"
     path.write_text(json.dumps({
-        "machine": {"node": platform.node(), "cpus": os.cpu_count()},
+        "machine": {"node": platform.node(), "cpus": os.cpu_count()} | load,
         "postgres": pg, "seconds": args.seconds, "repeat": args.repeat,
         "sizes": {"events_b4": args.events_b4, "events_b6": args.events_b6,
                   "events_b8": args.events_b8, "appends_b8": args.appends_b8},
