@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 import signal
 from collections.abc import Sequence
+from types import FrameType
 
+import structlog
 import uvicorn
 from starlette.types import ASGIApp
 
 from cli.asgi import CombinedApp
 from cli.processes import background, open_read_side, open_read_store
 from common.settings import Settings
+from common.tokens import TokenCodec, WeakSecret
 from read_side.api.app import create_query_app
 from read_side.positions import LocalCheckpoints
 from write_side.api.app import create_command_app
@@ -31,25 +34,66 @@ def open_write_side(settings: Settings) -> WriteSide:
         ) from error
 
 
+def open_tokens(settings: Settings) -> TokenCodec:
+    try:
+        tokens = TokenCodec.from_settings(settings)
+    except WeakSecret as error:
+        raise StartupFailed(str(error)) from error
+    if settings.jwt_secret is None:
+        structlog.get_logger("tasktrail.auth").warning(
+            "TASKTRAIL_JWT_SECRET is unset: signing tokens with a random secret of this "
+            "process; tokens die with it and other processes reject them"
+        )
+    return tokens
+
+
+GRACEFUL_SHUTDOWN_SECONDS = 20
+"""How long in-flight requests may take to finish after SIGTERM before they are cancelled."""
+
+
 async def _serve(app: ASGIApp, host: str, port: int) -> None:
-    """Serves until SIGINT/SIGTERM; uvicorn then finishes in-flight requests."""
-    await uvicorn.Server(uvicorn.Config(app, host=host, port=port, access_log=False)).serve()
+    """Serves until SIGINT/SIGTERM; uvicorn then stops accepting and finishes in-flight
+    requests (for up to GRACEFUL_SHUTDOWN_SECONDS).
+
+    After shutting down, uvicorn raises the signal again under the handler it found;
+    under the default one SIGTERM would kill the process before the caller's cleanup
+    (stopping the relay and projectors, closing pools) runs and it exits 0. A handler
+    that only notes the signal is therefore installed underneath it.
+    """
+    config = uvicorn.Config(
+        app, host=host, port=port, access_log=False,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+    )  # fmt: skip
+    previous = {sig: signal.signal(sig, _noted) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        await uvicorn.Server(config).serve()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _noted(signum: int, frame: FrameType | None) -> None:
+    """The signal has been acted on already: uvicorn has shut down."""
 
 
 async def serve_commands(settings: Settings, host: str, port: int) -> None:
+    tokens = open_tokens(settings)
     write_side = open_write_side(settings)
     try:
-        await _serve(create_command_app(write_side), host, port)
+        await _serve(create_command_app(write_side, tokens), host, port)
     finally:
         write_side.close()
 
 
 async def serve_queries(settings: Settings, host: str, port: int) -> None:
+    tokens = open_tokens(settings)
     store = open_read_store(settings)
     read_side = await open_read_side(settings, store)
     try:
         await _serve(
-            create_query_app(read_side, max_body_bytes=settings.max_body_bytes), host, port
+            create_query_app(read_side, tokens, max_body_bytes=settings.max_body_bytes),
+            host,
+            port,
         )
     finally:
         await read_side.cache.close()
@@ -58,13 +102,14 @@ async def serve_queries(settings: Settings, host: str, port: int) -> None:
 
 async def serve_all(settings: Settings, host: str, port: int) -> None:
     """Both APIs on one port, with the relay and every projector in this process."""
+    tokens = open_tokens(settings)
     write_side = open_write_side(settings)
     store = open_read_store(settings)
     checkpoints = LocalCheckpoints()
     read_side = await open_read_side(settings, store, checkpoints)
     try:
-        queries = create_query_app(read_side, max_body_bytes=settings.max_body_bytes)
-        commands = create_command_app(write_side, docs_prefix="/commands")
+        queries = create_query_app(read_side, tokens, max_body_bytes=settings.max_body_bytes)
+        commands = create_command_app(write_side, tokens, docs_prefix="/commands")
         async with background(
             settings, write_side, store, read_side.cache, on_checkpoint=checkpoints.update
         ):
@@ -76,14 +121,16 @@ async def serve_all(settings: Settings, host: str, port: int) -> None:
 
 
 async def run_background(settings: Settings, *, relay: bool, projectors: Sequence[str]) -> None:
-    """Runs the relay and/or projectors until SIGINT/SIGTERM."""
-    write_side = open_write_side(settings)
-    store = open_read_store(settings)
-    read_side = await open_read_side(settings, store)
+    """Runs the relay and/or projectors until SIGINT/SIGTERM, then stops them gracefully:
+    the relay after its batch under way is confirmed and its position stored, each
+    projector after acknowledging the batch it applied."""
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stopping.set)
+    write_side = open_write_side(settings)
+    store = open_read_store(settings)
+    read_side = await open_read_side(settings, store)
     try:
         async with background(
             settings, write_side, store, read_side.cache, relay=relay, projectors=projectors

@@ -17,6 +17,13 @@ class Settings(BaseSettings):
     redis_url: str = "redis://127.0.0.1:6379/0"
     mongo_url: str | None = None
     jwt_secret: SecretStr | None = None
+    """Signs bearer tokens; required (32+ characters) unless env is development or test."""
+    token_lifetime: int = Field(900, ge=60, le=86_400)
+    """Seconds a bearer token stays valid: a role change or deactivation waits this long."""
+    login_failures_per_account: int = Field(5, ge=1)
+    login_failures_per_address: int = Field(50, ge=1)
+    login_window: int = Field(900, ge=1)
+    """Seconds over which failed logins are counted, and an exhausted limit lasts."""
     namespace: str = Field("tasktrail", pattern=r"^[a-z][a-z0-9_]{0,39}$")
     """Prefixes the exchange, queues, Redis keys and the Mongo database."""
 
@@ -33,3 +40,8 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool | None = None
     """None: JSON when stderr is not a terminal."""
+
+    breaker_failures: int = Field(5, ge=1)
+    """Consecutive failures of Redis or the read store that open its circuit breaker."""
+    breaker_open_seconds: float = Field(30.0, gt=0)
+    """Seconds an open breaker refuses calls before one probe may try again."""

@@ -22,6 +22,7 @@ from events.users import (
     UserProfileChanged,
     UserReactivated,
     UserRegistered,
+    UserRoleChanged,
     UserUsernameChanged,
 )
 
@@ -34,6 +35,7 @@ ALL_EVENTS: tuple[type[DomainEvent], ...] = (
     UserDeactivated,
     UserReactivated,
     UserDeleted,
+    UserRoleChanged,
     TaskCreated,
     TaskDetailsChanged,
     TaskStatusChanged,

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated
 
 from pydantic import EmailStr
 
 from events.base import DomainEvent, WriteOnly
+
+
+class Role(StrEnum):
+    """What a user may do: members act on their own data, admins on anyone's."""
+
+    MEMBER = "member"
+    ADMIN = "admin"
 
 
 class UserRegistered(DomainEvent):
@@ -60,6 +68,12 @@ class UserDeleted(DomainEvent):
     type_name = "user.deleted"
 
 
+class UserRoleChanged(DomainEvent):
+    type_name = "user.role_changed"
+
+    role: Role
+
+
 UserEvent = (
     UserRegistered
     | UserProfileChanged
@@ -69,4 +83,5 @@ UserEvent = (
     | UserDeactivated
     | UserReactivated
     | UserDeleted
+    | UserRoleChanged
 )

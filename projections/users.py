@@ -67,6 +67,7 @@ class UsersProjector:
                 "full_name": data.get("full_name"),
                 "bio": data.get("bio"),
                 "status": "active",
+                "role": "member",
                 "created_at": at,
                 "updated_at": at,
                 "version": version,
@@ -91,6 +92,8 @@ class UsersProjector:
                 changes["status"] = "inactive"
             case "user.reactivated":
                 changes["status"] = "active"
+            case "user.role_changed":
+                changes["role"] = data["role"]
         await update_and_cache(
             users, self.cache, "user", uid, {"version": {"$lt": version}}, {"$set": changes}
         )

@@ -23,6 +23,7 @@ from redis.asyncio import Redis
 from cli.asgi import CombinedApp
 from cli.processes import Background, background, open_read_side
 from common.settings import Settings
+from common.tokens import TokenCodec
 from projections.catalog import NAMES
 from projections.runtime import dead_letter_queue_name, queue_name
 from read_side.api.app import create_query_app
@@ -55,6 +56,22 @@ def settings() -> Iterator[Settings]:
 
 
 @pytest.fixture(scope="session")
+def tokens(settings: Settings) -> TokenCodec:
+    return TokenCodec.from_settings(settings)
+
+
+@pytest.fixture(scope="session")
+def admin_headers(tokens: TokenCodec) -> dict[str, str]:
+    """Most tests act as an admin, who may do anything; tests of access rules mint
+    member tokens with ``bearer``."""
+    return bearer(tokens, uuid.uuid4(), "admin")
+
+
+def bearer(tokens: TokenCodec, user_id: uuid.UUID | str, role: str = "member") -> dict[str, str]:
+    return {"Authorization": f"Bearer {tokens.issue(uuid.UUID(str(user_id)), role)}"}
+
+
+@pytest.fixture(scope="session")
 def write_side(settings: Settings) -> Iterator[WriteSide]:
     ws = bootstrap(settings)
     yield ws
@@ -62,10 +79,15 @@ def write_side(settings: Settings) -> Iterator[WriteSide]:
 
 
 @pytest.fixture(scope="session")
-async def commands(write_side: WriteSide) -> AsyncIterator[httpx.AsyncClient]:
-    """An HTTP client of the command app; sync endpoints run in real worker threads."""
-    transport = httpx.ASGITransport(app=create_command_app(write_side))
-    async with httpx.AsyncClient(transport=transport, base_url="http://tasktrail") as client:
+async def commands(
+    write_side: WriteSide, tokens: TokenCodec, admin_headers: dict[str, str]
+) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client of the command app, as an admin; sync endpoints run in real
+    worker threads."""
+    transport = httpx.ASGITransport(app=create_command_app(write_side, tokens))
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://tasktrail", headers=admin_headers
+    ) as client:
         yield client
 
 
@@ -78,6 +100,7 @@ class System:
     cache: DocumentCache
     checkpoints: LocalCheckpoints
     running: Background
+    tokens: TokenCodec
 
     async def cached(self, kind: str, id: str) -> CacheHit | None:
         """The cache entry queries would read now: keys carry the current generation."""
@@ -86,20 +109,26 @@ class System:
 
 
 @pytest.fixture(scope="session")
-async def system(settings: Settings, write_side: WriteSide) -> AsyncIterator[System]:
+async def system(
+    settings: Settings, write_side: WriteSide, tokens: TokenCodec, admin_headers: dict[str, str]
+) -> AsyncIterator[System]:
+    """``api`` acts as an admin."""
     store = MemoryReadStore(settings.namespace)
     checkpoints = LocalCheckpoints()
     read_side = await open_read_side(settings, store, checkpoints)
     app = CombinedApp(
-        create_command_app(write_side, docs_prefix="/commands"), create_query_app(read_side)
+        create_command_app(write_side, tokens, docs_prefix="/commands"),
+        create_query_app(read_side, tokens),
     )
     async with (
         background(
             settings, write_side, store, read_side.cache, on_checkpoint=checkpoints.update
         ) as running,
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as api,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://t", headers=admin_headers
+        ) as api,
     ):
-        yield System(api, store, read_side.cache, checkpoints, running)
+        yield System(api, store, read_side.cache, checkpoints, running, tokens)
     await read_side.cache.close()
     await _delete_broker_objects(settings)
     redis = Redis.from_url(settings.redis_url)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+
+import redis
 
 from common.settings import Settings
 from events.catalog import default_registry
@@ -13,6 +16,7 @@ from write_side.executor import CommandExecutor
 from write_side.handlers.activity import ActivityHandlers
 from write_side.handlers.tasks import TaskHandlers
 from write_side.handlers.users import PasswordHasher, UserHandlers
+from write_side.login_limits import LoginLimiter
 from write_side.passwords import Argon2Hasher
 from write_side.postgres import PostgresEventStore, datastore_from_dsn, ensure_database
 
@@ -24,9 +28,11 @@ class WriteSide:
     users: UserHandlers
     tasks: TaskHandlers
     activity: ActivityHandlers
+    logins: LoginLimiter
 
     def close(self) -> None:
         self.store.close()
+        self.logins.close()
 
 
 def _now() -> datetime:
@@ -50,10 +56,20 @@ def bootstrap(settings: Settings, hasher: PasswordHasher | None = None) -> Write
     executor = CommandExecutor(
         store, clock=_now, new_id=uuid.uuid4, max_attempts=settings.command_attempts
     )
+    hasher = hasher or Argon2Hasher()
     return WriteSide(
         settings=settings,
         store=store,
-        users=UserHandlers(executor, hasher or Argon2Hasher()),
+        users=UserHandlers(executor, hasher, hasher.hash(secrets.token_urlsafe(24))),
         tasks=TaskHandlers(executor),
         activity=ActivityHandlers(executor),
+        logins=LoginLimiter(
+            redis.Redis.from_url(
+                settings.redis_url, socket_timeout=1.0, socket_connect_timeout=1.0
+            ),
+            settings.namespace,
+            per_account=settings.login_failures_per_account,
+            per_address=settings.login_failures_per_address,
+            window_seconds=settings.login_window,
+        ),
     )

@@ -13,6 +13,7 @@ from typing import Any, Final, Literal
 from uuid import UUID
 
 from events.tasks import Priority, TaskStatus
+from events.users import Role
 
 
 class _Unset(Enum):
@@ -31,6 +32,12 @@ class RegisterUser:
     password: str
     full_name: str | None = None
     bio: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeRole:
+    user_id: UUID
+    role: Role
 
 
 @dataclass(frozen=True, slots=True)

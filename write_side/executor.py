@@ -19,6 +19,7 @@ from uuid import UUID
 
 from events.base import DomainEvent
 from events.envelope import Envelope
+from write_side.domain.access import Principal
 from write_side.domain.errors import DomainError, VersionMismatch
 from write_side.event_store import (
     ConcurrencyConflict,
@@ -60,6 +61,8 @@ class CommandContext:
     correlation_id: str | None = None
     causation_id: str | None = None
     actor: str | None = None
+    principal: Principal | None = None
+    """Whom the handlers authorize; ``actor`` is what the events record."""
     expected_version: int | None = None
     idempotency_key: str | None = None
     fingerprint: str = ""

@@ -7,6 +7,8 @@ from uuid import UUID
 from fastapi import APIRouter
 from starlette.responses import Response
 
+from common.auth import Caller
+from read_side.api.access import may_read
 from read_side.api.deps import AnalyticsPosition, PagingDep, ReadSideDep
 from read_side.api.responses import document, not_found, page
 from read_side.api.schemas import AnalyticsEventView, Page, SummaryView
@@ -16,8 +18,10 @@ router = APIRouter(prefix="/analytics", tags=["analytics"])
 
 @router.get("/events/user/{user_id}", response_model=Page[AnalyticsEventView])
 async def events_of_user(
-    user_id: UUID, rs: ReadSideDep, paging: PagingDep, position: AnalyticsPosition
+    user_id: UUID, caller: Caller, rs: ReadSideDep, paging: PagingDep, position: AnalyticsPosition
 ) -> Response:
+    if not may_read(caller, user_id):
+        raise not_found(f"user {user_id} does not exist", position)
     query = {"user_id": str(user_id)}
     collection = await rs.collection("analytics", "analytics_events")
     docs = await collection.find(
@@ -27,7 +31,11 @@ async def events_of_user(
 
 
 @router.get("/summary/user/{user_id}", response_model=SummaryView)
-async def summary_of_user(user_id: UUID, rs: ReadSideDep, position: AnalyticsPosition) -> Response:
+async def summary_of_user(
+    user_id: UUID, caller: Caller, rs: ReadSideDep, position: AnalyticsPosition
+) -> Response:
+    if not may_read(caller, user_id):
+        raise not_found(f"no activity recorded for user {user_id}", position)
     doc = await (await rs.collection("analytics", "activity_summaries")).find_one(
         {"_id": str(user_id)}
     )

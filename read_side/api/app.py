@@ -7,6 +7,7 @@ from starlette.responses import Response
 
 from common.middleware import BodyLimit, HeadAsGet, RequestContext
 from common.problems import Problem, install_problem_handlers, problem_response
+from common.tokens import TokenCodec
 from read_side.api import analytics, audit, health, tasks, users
 from read_side.bootstrap import ReadSide
 from read_side.store import StoreUnavailable
@@ -22,13 +23,16 @@ async def _unavailable(request: Request, exc: Exception) -> Response:
     return problem_response(request.scope, problem)
 
 
-def create_query_app(read_side: ReadSide, *, max_body_bytes: int = 1_048_576) -> FastAPI:
+def create_query_app(
+    read_side: ReadSide, tokens: TokenCodec, *, max_body_bytes: int = 1_048_576
+) -> FastAPI:
     app = FastAPI(
         title="tasktrail queries",
         version="1",
         description="Reads the read models only; X-Min-Position gives read-your-writes.",
     )
     app.state.read_side = read_side
+    app.state.tokens = tokens
     for router in (users.router, tasks.router, analytics.router, audit.router):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health.router)

@@ -7,19 +7,27 @@ from uuid import UUID
 from fastapi import APIRouter
 from starlette.responses import Response
 
+from common.auth import Caller
+from read_side.api.access import is_admin, may_read
 from read_side.api.deps import AuditPosition, PagingDep, ReadSideDep
 from read_side.api.responses import not_found, page
 from read_side.api.schemas import AuditEntry, Page
+from read_side.store import Document
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
 
 @router.get("/{stream_id}", response_model=Page[AuditEntry])
 async def audit_trail(
-    stream_id: UUID, rs: ReadSideDep, paging: PagingDep, position: AuditPosition
+    stream_id: UUID, caller: Caller, rs: ReadSideDep, paging: PagingDep, position: AuditPosition
 ) -> Response:
+    """Members read the trails of their own user, tasks and activity."""
     query = {"stream_id": str(stream_id)}
     collection = await rs.collection("audit")
+    if not is_admin(caller):
+        first = await collection.find_one(query | {"stream_version": 1})
+        if first is None or not may_read(caller, _owner(first)):
+            raise not_found(f"no events recorded for stream {stream_id}", position)
     total = await collection.count(query)
     if total == 0:
         raise not_found(f"no events recorded for stream {stream_id}", position)
@@ -27,3 +35,10 @@ async def audit_trail(
         query, sort=[("stream_version", 1)], skip=paging.offset, limit=paging.limit
     )
     return page(docs, total, paging, position)
+
+
+def _owner(first: Document) -> object:
+    """A user's stream is their own; a task's or an activity's names its user."""
+    if str(first["type"]).startswith("user."):
+        return first["stream_id"]
+    return first["changes"].get("user_id")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from typing import Any
+
 import orjson
 from starlette.responses import Response
 
@@ -12,19 +15,31 @@ from read_side.store import public_view
 
 
 async def cached_document(
-    read_side: ReadSide, kind: str, collection: str, id: str, position: int
+    read_side: ReadSide,
+    kind: str,
+    collection: str,
+    id: str,
+    position: int,
+    *,
+    visible: Callable[[Mapping[str, Any]], bool] | None = None,
 ) -> Response:
-    """``collection`` is also the projection's name (users, tasks)."""
+    """``collection`` is also the projection's name (users, tasks). A document the
+    caller may not see (``visible`` says False) is answered as missing."""
+    missing = not_found(f"{kind} {id} does not exist", position)
     view = await read_side.view(collection)
-    kind = cache_kind(kind, view.generation)
-    hit = await read_side.cache.get(kind, id)
+    physical_kind = cache_kind(kind, view.generation)
+    hit = await read_side.cache.get(physical_kind, id)
     if hit is not None:
         if hit.body is None:  # a tombstone: deleted
-            raise not_found(f"{kind} {id} does not exist", position)
+            raise missing
+        if visible is not None and not visible(orjson.loads(hit.body)):
+            raise missing
         return json_body(hit.body, position)
     doc = await view.collection(collection).find_one({"_id": id})
     if doc is None:
-        raise not_found(f"{kind} {id} does not exist", position)
+        raise missing
     body = orjson.dumps(public_view(doc))
-    await read_side.cache.put(kind, id, doc["_rev"], body)
+    await read_side.cache.put(physical_kind, id, doc["_rev"], body)
+    if visible is not None and not visible(doc):
+        raise missing
     return json_body(body, position)

@@ -1,4 +1,8 @@
-"""Liveness, and readiness: the read store must answer; Redis is reported, not required."""
+"""Liveness, and readiness: the read store must answer; Redis is reported, not required.
+
+Readiness also reports each circuit breaker (state and consecutive failures),
+so an operator sees at once whether queries are being refused fast.
+"""
 
 from __future__ import annotations
 
@@ -28,5 +32,7 @@ async def ready(rs: ReadSideDep) -> dict[str, object]:
             slug="unavailable",
             headers={"Retry-After": "5"},
             checks=checks | {"mongo": "down"},
+            breakers={b.name: b.snapshot() for b in rs.breakers},
         ) from error
-    return {"status": "ready", "checks": checks | {"mongo": "ok"}}
+    breakers = {b.name: b.snapshot() for b in rs.breakers}
+    return {"status": "ready", "checks": checks | {"mongo": "ok"}, "breakers": breakers}

@@ -26,6 +26,7 @@ class UserView(BaseModel):
     full_name: str | None
     bio: str | None
     status: str
+    role: str
     created_at: str
     updated_at: str
     version: int

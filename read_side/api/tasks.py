@@ -9,7 +9,10 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 from starlette.responses import Response
 
+from common.auth import Caller
+from common.problems import Problem
 from events.tasks import Priority, TaskStatus
+from read_side.api.access import is_admin, may_read
 from read_side.api.cached import cached_document
 from read_side.api.deps import PagingDep, ReadSideDep, TasksPosition
 from read_side.api.responses import page
@@ -20,12 +23,20 @@ TASKS = "tasks"
 
 
 @router.get("/{task_id}", response_model=TaskView)
-async def task(task_id: UUID, rs: ReadSideDep, position: TasksPosition) -> Response:
-    return await cached_document(rs, "task", TASKS, str(task_id), position)
+async def task(task_id: UUID, caller: Caller, rs: ReadSideDep, position: TasksPosition) -> Response:
+    return await cached_document(
+        rs,
+        "task",
+        TASKS,
+        str(task_id),
+        position,
+        visible=lambda doc: may_read(caller, doc["user_id"]),
+    )
 
 
 @router.get("", response_model=Page[TaskView])
 async def tasks(
+    caller: Caller,
     rs: ReadSideDep,
     paging: PagingDep,
     position: TasksPosition,
@@ -34,6 +45,11 @@ async def tasks(
     priority: Priority | None = None,
     due_before: Annotated[date | None, Query(description="Due strictly before this day")] = None,
 ) -> Response:
+    """Members see their own tasks only; admins see everyone's."""
+    if not is_admin(caller):
+        if user_id is not None and user_id != caller.subject:
+            raise Problem(403, "you may list only your own tasks", slug="forbidden")
+        user_id = caller.subject
     query: dict[str, Any] = {}
     if user_id is not None:
         query["user_id"] = str(user_id)

@@ -10,6 +10,8 @@ from fastapi import APIRouter, Query
 from pydantic import EmailStr
 from starlette.responses import Response
 
+from common.auth import Caller
+from read_side.api.access import may_read, require_admin
 from read_side.api.cached import cached_document
 from read_side.api.deps import PagingDep, ReadSideDep, UsersAndTasksPosition, UsersPosition
 from read_side.api.responses import document, not_found, page
@@ -21,30 +23,35 @@ _ORDER = [("created_at", 1), ("_id", 1)]
 
 
 @router.get("/by-username/{username}", response_model=UserView)
-async def user_by_username(username: str, rs: ReadSideDep, position: UsersPosition) -> Response:
+async def user_by_username(
+    username: str, caller: Caller, rs: ReadSideDep, position: UsersPosition
+) -> Response:
     doc = await (await rs.collection(USERS)).find_one({"_username": username.casefold()})
-    if doc is None:
+    if doc is None or not may_read(caller, doc["_id"]):
         raise not_found(f"no user has the username {username!r}", position)
     return document(doc, position)
 
 
 @router.get("/by-email", response_model=UserView)
 async def user_by_email(
-    email: Annotated[EmailStr, Query()], rs: ReadSideDep, position: UsersPosition
+    email: Annotated[EmailStr, Query()], caller: Caller, rs: ReadSideDep, position: UsersPosition
 ) -> Response:
     doc = await (await rs.collection(USERS)).find_one({"_email": email.casefold()})
-    if doc is None:
+    if doc is None or not may_read(caller, doc["_id"]):
         raise not_found("no user has this email", position)
     return document(doc, position)
 
 
 @router.get("/{user_id}", response_model=UserView)
-async def user(user_id: UUID, rs: ReadSideDep, position: UsersPosition) -> Response:
+async def user(user_id: UUID, caller: Caller, rs: ReadSideDep, position: UsersPosition) -> Response:
+    if not may_read(caller, user_id):
+        raise not_found(f"user {user_id} does not exist", position)
     return await cached_document(rs, "user", USERS, str(user_id), position)
 
 
 @router.get("", response_model=Page[UserView])
 async def users(
+    caller: Caller,
     rs: ReadSideDep,
     paging: PagingDep,
     position: UsersPosition,
@@ -54,6 +61,8 @@ async def users(
         Query(max_length=100, description="Matches username, email or full name, literally"),
     ] = None,
 ) -> Response:
+    """Admins only."""
+    require_admin(caller, "list or search users")
     query: dict[str, Any] = {}
     if status is not None:
         query["status"] = status
@@ -67,10 +76,17 @@ async def users(
 
 @router.get("/{user_id}/tasks", response_model=Page[TaskView])
 async def tasks_of_user(
-    user_id: UUID, rs: ReadSideDep, paging: PagingDep, position: UsersAndTasksPosition
+    user_id: UUID,
+    caller: Caller,
+    rs: ReadSideDep,
+    paging: PagingDep,
+    position: UsersAndTasksPosition,
 ) -> Response:
     """Reads two read models, so it waits for both projectors."""
-    if await (await rs.collection(USERS)).find_one({"_id": str(user_id)}, {"_id": 1}) is None:
+    if (
+        not may_read(caller, user_id)
+        or await (await rs.collection(USERS)).find_one({"_id": str(user_id)}, {"_id": 1}) is None
+    ):
         raise not_found(f"user {user_id} does not exist", position)
     query = {"user_id": str(user_id)}
     collection = await rs.collection(TASKS)

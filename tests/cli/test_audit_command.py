@@ -15,10 +15,10 @@ from typer.testing import CliRunner, Result
 
 from cli.main import app
 from common.settings import Settings
+from tests.support.actors import as_admin
 from tests.write_side.api.given import PASSWORD, unique
 from write_side.bootstrap import WriteSide
 from write_side.commands import RegisterUser, UpdateUser
-from write_side.executor import CommandContext
 
 
 @dataclass(frozen=True)
@@ -34,9 +34,9 @@ def made(write_side: WriteSide) -> Made:
     name, user_id = unique(), uuid.uuid4()
     request = f"cli-register-{uuid.uuid4().hex[:8]}"
     register = RegisterUser(user_id, f"{name}@example.com", name, PASSWORD, bio="[old] bio")
-    write_side.users.register(register, CommandContext(correlation_id=request, actor="ops"))
+    write_side.users.register(register, as_admin(correlation_id=request, actor="ops"))
     between = datetime.now(UTC)
-    write_side.users.update(UpdateUser(user_id, bio="new bio"), CommandContext("cli-profile"))
+    write_side.users.update(UpdateUser(user_id, bio="new bio"), as_admin("cli-profile"))
     return Made(user_id, request, between)
 
 

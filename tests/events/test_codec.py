@@ -26,6 +26,7 @@ from events.tasks import (
     TaskStatusChanged,
 )
 from events.users import (
+    Role,
     UserDeactivated,
     UserDeleted,
     UserEmailChanged,
@@ -33,6 +34,7 @@ from events.users import (
     UserProfileChanged,
     UserReactivated,
     UserRegistered,
+    UserRoleChanged,
     UserUsernameChanged,
 )
 
@@ -57,6 +59,7 @@ SAMPLES: dict[type[DomainEvent], DomainEvent] = {
     UserDeactivated: UserDeactivated(),
     UserReactivated: UserReactivated(),
     UserDeleted: UserDeleted(),
+    UserRoleChanged: UserRoleChanged(role=Role.ADMIN),
     TaskCreated: TaskCreated(
         user_id=USER_ID,
         title="Write tests",

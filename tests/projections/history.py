@@ -8,6 +8,7 @@ from events.catalog import default_registry
 from events.codec import EventCodec
 from events.published import PublishedEvent
 from events.tasks import Priority, TaskStatus
+from tests.support.actors import as_admin
 from tests.write_side.api.given import PASSWORD, unique
 from write_side.bootstrap import WriteSide
 from write_side.commands import (
@@ -21,12 +22,11 @@ from write_side.commands import (
     UpdateUser,
 )
 from write_side.event_log import PublishedLog
-from write_side.executor import CommandContext
 
 
 def make_history(ws: WriteSide) -> list[uuid.UUID]:
     """Two users (one deleted), tasks through every status move, and tracked activity."""
-    ctx = CommandContext(correlation_id="history")
+    ctx = as_admin(correlation_id="history")
     users = []
     for _ in range(2):
         name = unique()

@@ -13,15 +13,15 @@ from events.published import PublishedEvent
 from projections.applier import Applier, ApplyFailed, Outcome
 from read_side.memory import MemoryReadStore
 from tests.projections.failing import FailingTasks
+from tests.support.actors import as_admin
 from tests.write_side.api.given import PASSWORD, unique
 from write_side.bootstrap import WriteSide
 from write_side.commands import CreateTask, RegisterUser, UpdateTask
 from write_side.event_log import PublishedLog
-from write_side.executor import CommandContext
 
 
 async def a_task_with_versions(ws: WriteSide, versions: int) -> list[PublishedEvent]:
-    ctx, owner, name, task = CommandContext(), uuid.uuid4(), unique(), uuid.uuid4()
+    ctx, owner, name, task = as_admin(), uuid.uuid4(), unique(), uuid.uuid4()
     await asyncio.to_thread(
         ws.users.register, RegisterUser(owner, f"{name}@example.com", name, PASSWORD), ctx
     )

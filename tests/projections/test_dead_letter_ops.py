@@ -32,6 +32,7 @@ from projections.tracking import StreamState
 from read_side.memory import MemoryReadStore
 from tests.projections.failing import FailingTasks
 from tests.support import broker
+from tests.support.actors import as_admin
 from tests.write_side.api.given import PASSWORD, unique
 from write_side.bootstrap import WriteSide
 from write_side.broker import AmqpPublisher, exchange_name
@@ -69,7 +70,7 @@ class Rig:
         return self.runner.applier
 
     async def run(self, handler: Callable[[Any, CommandContext], Executed[Any]], cmd: Any) -> int:
-        executed = await asyncio.to_thread(handler, cmd, CommandContext())
+        executed = await asyncio.to_thread(handler, cmd, as_admin())
         return executed.position
 
     async def caught_up(self, position: int) -> None:

@@ -17,12 +17,12 @@ from projections.runtime import ProjectionRunner, dead_letter_queue_name, queue_
 from read_side.memory import MemoryReadStore
 from tests.projections.failing import FailingTasks
 from tests.support import broker
+from tests.support.actors import as_admin
 from tests.write_side.api.given import PASSWORD, unique
 from write_side.bootstrap import WriteSide
 from write_side.broker import AmqpPublisher, exchange_name
 from write_side.commands import CreateTask, RegisterUser, UpdateTask
 from write_side.event_log import PublishedLog
-from write_side.executor import CommandContext
 from write_side.relay import Relay
 
 
@@ -76,7 +76,7 @@ async def caught_up(runner: ProjectionRunner, position: int) -> None:
 async def test_a_dead_letter_holds_back_its_stream_only_until_resolved(
     settings: Settings, write_side: WriteSide, rig: Rig
 ) -> None:
-    ctx = CommandContext()
+    ctx = as_admin()
     owner = uuid.uuid4()
     name = unique()
     ws = write_side
@@ -123,7 +123,7 @@ async def test_a_poison_event_met_while_catching_up_is_dead_lettered_too(
     store = MemoryReadStore(namespace)
     projector = FailingTasks()
     await Applier(projector, store, source).tracking.save_checkpoint(write_side.store.head())
-    ctx, owner, name = CommandContext(), uuid.uuid4(), unique()
+    ctx, owner, name = as_admin(), uuid.uuid4(), unique()
     write_side.users.register(RegisterUser(owner, f"{name}@example.com", name, PASSWORD), ctx)
     bad, good = uuid.uuid4(), uuid.uuid4()
     write_side.tasks.create(CreateTask(bad, owner, "poison"), ctx)

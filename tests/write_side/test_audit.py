@@ -11,6 +11,7 @@ import orjson
 import pytest
 
 from events.tasks import Priority, TaskStatus
+from tests.support.actors import as_admin
 from tests.write_side.api.given import PASSWORD, unique
 from write_side.audit import AuditTrail, audit_stream, events_by_correlation
 from write_side.bootstrap import WriteSide
@@ -53,7 +54,7 @@ def history(write_side: WriteSide) -> History:
     }
 
     def ctx(what: str) -> CommandContext:
-        return CommandContext(correlation_id=requests[what], causation_id=f"c-{what}", actor=ACTOR)
+        return as_admin(correlation_id=requests[what], causation_id=f"c-{what}", actor=ACTOR)
 
     user_id, task_id = uuid.uuid4(), uuid.uuid4()
     email, new_email = f"{name}@example.com", f"{name}.new@example.com"

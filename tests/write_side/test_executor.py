@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import uuid
 
+from tests.support.actors import as_admin
 from tests.write_side.api.given import PASSWORD, unique
 from write_side.bootstrap import WriteSide
 from write_side.commands import RegisterUser
 from write_side.domain import users
 from write_side.domain.reservations import Kind
 from write_side.domain.users import User
-from write_side.executor import CommandContext, Transaction
+from write_side.executor import Transaction
 from write_side.handlers import reservations
 
 
@@ -18,7 +19,7 @@ def test_a_refusal_caused_by_a_sibling_with_the_same_key_replays_the_sibling(
     write_side: WriteSide,
 ) -> None:
     name = unique()
-    context = CommandContext(idempotency_key=unique("key-"), fingerprint="same request")
+    context = as_admin(idempotency_key=unique("key-"), fingerprint="same request")
     sibling = RegisterUser(uuid.uuid4(), f"{name}@example.com", name, PASSWORD)
     calls = 0
 

@@ -16,10 +16,10 @@ from events.catalog import default_registry
 from events.codec import EventCodec
 from tests.conftest import System
 from tests.support import broker
+from tests.support.actors import as_admin
 from write_side.bootstrap import WriteSide
 from write_side.broker import AmqpPublisher, exchange_name
 from write_side.commands import TrackActivity
-from write_side.executor import CommandContext
 from write_side.relay import Relay
 
 
@@ -58,7 +58,7 @@ async def until(condition: object, within: float) -> bool:
 
 
 def track(ws: WriteSide, n: int) -> int:
-    executed = ws.activity.track(TrackActivity(uuid.uuid4(), "bench", f"e{n}"), CommandContext())
+    executed = ws.activity.track(TrackActivity(uuid.uuid4(), "bench", f"e{n}"), as_admin())
     return executed.position
 
 

@@ -8,8 +8,12 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
+from common.auth import Caller
 from common.problems import Problem
+from common.tokens import Claims
+from events.users import Role
 from write_side.bootstrap import WriteSide
+from write_side.domain.access import Principal
 from write_side.executor import CommandContext
 
 _ETAG = re.compile(r'^(?:W/)?"?(\d{1,18})"?$')
@@ -33,12 +37,17 @@ def parse_if_match(value: str | None) -> int | None:
     return int(match.group(1))
 
 
-async def _command_context(
+IfMatch = Annotated[str | None, Header(description='The version you last saw, as "N"')]
+IdempotencyKey = Annotated[
+    str | None, Header(description="Makes a retried POST return the first result")
+]
+
+
+async def _context(
     request: Request,
-    if_match: Annotated[str | None, Header(description='The version you last saw, as "N"')] = None,
-    idempotency_key: Annotated[
-        str | None, Header(description="Makes a retried POST return the first result")
-    ] = None,
+    principal: Principal | None,
+    if_match: str | None,
+    idempotency_key: str | None,
 ) -> CommandContext:
     fingerprint = ""
     if idempotency_key is not None:
@@ -49,15 +58,45 @@ async def _command_context(
                 slug="invalid-request",
             )
         body = await request.body()
-        digest = hashlib.sha256(f"{request.method} {request.url.path}\n".encode() + body)
+        caller = principal.user_id if principal else "anonymous"
+        # The caller is part of the fingerprint: someone else's key never replays its result.
+        digest = hashlib.sha256(f"{caller} {request.method} {request.url.path}\n".encode() + body)
         fingerprint = digest.hexdigest()
     return CommandContext(
         correlation_id=request.scope["state"]["request_id"],
+        actor=str(principal.user_id) if principal else None,
+        principal=principal,
         expected_version=parse_if_match(if_match),
         idempotency_key=idempotency_key,
         fingerprint=fingerprint,
     )
 
 
+def principal_of(claims: Claims) -> Principal:
+    try:
+        return Principal(claims.subject, Role(claims.role))
+    except ValueError as error:
+        raise Problem(
+            401, "the bearer token names an unknown role", slug="invalid-token"
+        ) from error
+
+
+async def _command_context(
+    request: Request,
+    caller: Caller,
+    if_match: IfMatch = None,
+    idempotency_key: IdempotencyKey = None,
+) -> CommandContext:
+    return await _context(request, principal_of(caller), if_match, idempotency_key)
+
+
+async def _anonymous_context(
+    request: Request, idempotency_key: IdempotencyKey = None
+) -> CommandContext:
+    """For registration, the one command anyone may send."""
+    return await _context(request, None, None, idempotency_key)
+
+
 WriteSideDep = Annotated[WriteSide, Depends(_write_side)]
 Context = Annotated[CommandContext, Depends(_command_context)]
+AnonymousContext = Annotated[CommandContext, Depends(_anonymous_context)]

@@ -11,6 +11,7 @@ from write_side.domain.errors import (
     DomainError,
     DuplicateEmail,
     DuplicateUsername,
+    Forbidden,
     InvalidCommand,
     InvalidTransition,
     NotFound,
@@ -18,6 +19,7 @@ from write_side.domain.errors import (
 )
 from write_side.event_store import StoreUnavailable
 from write_side.executor import IdempotencyKeyReused, TooMuchContention
+from write_side.login_limits import LimiterUnavailable
 
 RETRY_AFTER_SECONDS = "5"
 
@@ -27,6 +29,8 @@ def to_problem(error: Exception) -> Problem:
     match error:
         case NotFound():
             return Problem(404, detail)
+        case Forbidden():
+            return Problem(403, detail, slug="forbidden", title="Forbidden")
         case DuplicateEmail():
             return Problem(409, detail, slug="duplicate-email", title="Email already registered")
         case DuplicateUsername():
@@ -53,6 +57,13 @@ def to_problem(error: Exception) -> Problem:
                 slug="unavailable",
                 headers={"Retry-After": RETRY_AFTER_SECONDS},
             )
+        case LimiterUnavailable():
+            return Problem(
+                503,
+                "logging in is unavailable; retry later",
+                slug="unavailable",
+                headers={"Retry-After": RETRY_AFTER_SECONDS},
+            )
     return Problem(500, "an unexpected error occurred; it has been logged")
 
 
@@ -61,5 +72,5 @@ async def _on_error(request: Request, exc: Exception) -> Response:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    for error_type in (DomainError, StoreUnavailable):
+    for error_type in (DomainError, StoreUnavailable, LimiterUnavailable):
         app.add_exception_handler(error_type, _on_error)

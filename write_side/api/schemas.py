@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import orjson
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from events.tasks import Priority, TaskStatus
+from events.users import Role
 from write_side.domain.activity import Activity
 
 MAX_PROPERTIES_BYTES = 16 * 1024
@@ -55,13 +64,38 @@ class UserUpdate(_Input):
     _no_nulls = field_validator("email", "username", mode="before")(_not_null)
 
 
+class RoleChange(_Input):
+    role: Role
+
+
+class Login(_Input):
+    """Either username or email names the account."""
+
+    username: Annotated[str, StringConstraints(min_length=1, max_length=254)] | None = None
+    email: Annotated[str, StringConstraints(min_length=1, max_length=254)] | None = None
+    password: Password
+
+    @model_validator(mode="after")
+    def _one_login(self) -> Login:
+        if (self.username is None) == (self.email is None):
+            raise ValueError("give exactly one of username or email")
+        return self
+
+
+class AccessToken(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 - a scheme name, not a secret
+    expires_in: int
+    """Seconds until the token expires."""
+
+
 class PasswordChange(_Input):
     current_password: Password
     new_password: Password
 
 
 class TaskCreate(_Input):
-    user_id: UUID
+    user_id: UUID | None = Field(None, description="The owner; yours when omitted")
     title: Title
     description: Description | None = None
     priority: Priority = Priority.MEDIUM
@@ -86,7 +120,7 @@ class ActivityCreate(_Input):
         str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)
     ]
     category: Label | None = None
-    user_id: UUID | None = None
+    user_id: UUID | None = Field(None, description="Whose activity; yours when omitted")
     properties: dict[str, Any] = Field(default_factory=dict)
     source_service: Label | None = None
 
@@ -109,6 +143,7 @@ class UserPublic(_Public):
     full_name: str | None
     bio: str | None
     status: str
+    role: Role
     created_at: datetime
     updated_at: datetime
     version: int

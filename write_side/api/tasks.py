@@ -12,6 +12,7 @@ from write_side.api.deps import Context, WriteSideDep
 from write_side.api.responses import no_content, resource
 from write_side.api.schemas import TaskCreate, TaskPublic, TaskUpdate
 from write_side.commands import UNSET, CompleteTask, CreateTask, DeleteTask, UpdateTask
+from write_side.domain.access import require
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
 
@@ -20,7 +21,7 @@ router = APIRouter(prefix="/tasks", tags=["tasks"])
 def create_task(body: TaskCreate, ws: WriteSideDep, context: Context) -> Response:
     command = CreateTask(
         task_id=uuid.uuid4(),
-        user_id=body.user_id,
+        user_id=body.user_id or require(context.principal).user_id,
         title=body.title,
         description=body.description,
         priority=body.priority,

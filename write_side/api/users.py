@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from uuid import UUID
 
 from fastapi import APIRouter
 from starlette.responses import Response
 
-from write_side.api.deps import Context, WriteSideDep
+from write_side.api.deps import AnonymousContext, Context, WriteSideDep
 from write_side.api.responses import no_content, resource
-from write_side.api.schemas import PasswordChange, UserCreate, UserPublic, UserUpdate
+from write_side.api.schemas import (
+    PasswordChange,
+    RoleChange,
+    UserCreate,
+    UserPublic,
+    UserUpdate,
+)
 from write_side.commands import (
     UNSET,
     ChangePassword,
+    ChangeRole,
     DeactivateUser,
     DeleteUser,
     ReactivateUser,
@@ -25,9 +33,12 @@ router = APIRouter(prefix="/users", tags=["users"])
 
 
 @router.post("", status_code=201, response_model=UserPublic)
-def register_user(body: UserCreate, ws: WriteSideDep, context: Context) -> Response:
+def register_user(body: UserCreate, ws: WriteSideDep, context: AnonymousContext) -> Response:
+    """Open to anyone: the new user is the actor of their own registration."""
+    user_id = uuid.uuid4()
+    context = dataclasses.replace(context, actor=str(user_id))
     command = RegisterUser(
-        user_id=uuid.uuid4(),
+        user_id=user_id,
         email=body.email,
         username=body.username,
         password=body.password,
@@ -68,7 +79,15 @@ def deactivate_user(user_id: UUID, ws: WriteSideDep, context: Context) -> Respon
 
 @router.post("/{user_id}/activate", status_code=204, response_class=Response)
 def activate_user(user_id: UUID, ws: WriteSideDep, context: Context) -> Response:
+    """Admins only."""
     return no_content(ws.users.reactivate(ReactivateUser(user_id), context))
+
+
+@router.put("/{user_id}/role", response_model=UserPublic)
+def change_role(user_id: UUID, body: RoleChange, ws: WriteSideDep, context: Context) -> Response:
+    """Admins only."""
+    executed = ws.users.change_role(ChangeRole(user_id, body.role), context)
+    return resource(UserPublic.model_validate(executed.result), executed)
 
 
 @router.delete("/{user_id}", status_code=204, response_class=Response)

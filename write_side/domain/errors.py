@@ -25,6 +25,10 @@ class TaskNotFound(NotFound):
         super().__init__("task", task_id)
 
 
+class Forbidden(DomainError):
+    """The caller is known but may not do this; nothing was appended."""
+
+
 class Conflict(DomainError):
     """The command contradicts current state (a duplicate, or an invalid transition)."""
 

@@ -16,6 +16,7 @@ from uuid import UUID
 
 from events.envelope import Envelope
 from events.users import (
+    Role,
     UserDeactivated,
     UserDeleted,
     UserEmailChanged,
@@ -24,6 +25,7 @@ from events.users import (
     UserProfileChanged,
     UserReactivated,
     UserRegistered,
+    UserRoleChanged,
     UserUsernameChanged,
 )
 from write_side.domain.errors import InvalidTransition, UserNotFound
@@ -47,6 +49,7 @@ class User:
     status: UserStatus
     created_at: datetime
     updated_at: datetime
+    role: Role = Role.MEMBER
 
 
 def evolve(state: User | None, envelope: Envelope[UserEvent]) -> User:
@@ -81,6 +84,8 @@ def evolve(state: User | None, envelope: Envelope[UserEvent]) -> User:
             return replace(state, status=UserStatus.ACTIVE)
         case UserDeleted():
             return replace(state, status=UserStatus.DELETED)
+        case UserRoleChanged(role=role):
+            return replace(state, role=role)
     raise TypeError(f"not a user event: {event!r}")
 
 
@@ -155,6 +160,12 @@ def reactivate(user: User) -> list[UserEvent]:
     if user.status is not UserStatus.INACTIVE:
         raise InvalidTransition("user", user.status, UserStatus.ACTIVE)
     return [UserReactivated()]
+
+
+def change_role(user: User, role: Role) -> list[UserEvent]:
+    if role is user.role:
+        return []
+    return [UserRoleChanged(role=role)]
 
 
 def delete(user: User) -> list[UserEvent]:

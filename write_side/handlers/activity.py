@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from events.activity import ActivityTracked
 from write_side.commands import TrackActivity
-from write_side.domain import activity
+from write_side.domain import access, activity
 from write_side.domain.activity import Activity
 from write_side.executor import CommandContext, CommandExecutor, Executed, Transaction
 
@@ -16,6 +16,11 @@ class ActivityHandlers:
     executor: CommandExecutor
 
     def track(self, cmd: TrackActivity, context: CommandContext) -> Executed[Activity]:
+        if cmd.user_id is None:
+            access.require(context.principal)
+        else:
+            access.require_acting_for(context.principal, cmd.user_id, "user_id")
+
         def decide(tx: Transaction) -> Activity:
             tx.start(cmd.activity_id)
             event = ActivityTracked(

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from events.tasks import TaskEvent
 from write_side.commands import UNSET, CompleteTask, CreateTask, DeleteTask, UpdateTask
-from write_side.domain import tasks, users
+from write_side.domain import access, tasks, users
 from write_side.domain.tasks import Task
 from write_side.executor import CommandContext, CommandExecutor, Executed, Transaction
 
@@ -24,11 +24,14 @@ class TaskHandlers:
 
         def decide(tx: Transaction) -> Task:
             task = tasks.existing(tasks.replay(tx.load_subject(task_id)), task_id)
+            access.require_task_owner(context.principal, task.id, task.user_id)
             return tasks.replay(tx.record(task.id, decider(task)), task) or task
 
         return self.executor.run(decide, context, tasks.replay)
 
     def create(self, cmd: CreateTask, context: CommandContext) -> Executed[Task]:
+        access.require_acting_for(context.principal, cmd.user_id, "user_id")
+
         def decide(tx: Transaction) -> Task:
             owner = users.replay(tx.load(cmd.user_id))
             tx.start(cmd.task_id)
@@ -49,6 +52,7 @@ class TaskHandlers:
     def update(self, cmd: UpdateTask, context: CommandContext) -> Executed[Task]:
         def decide(tx: Transaction) -> Task:
             task = tasks.existing(tasks.replay(tx.load_subject(cmd.task_id)), cmd.task_id)
+            access.require_task_owner(context.principal, task.id, task.user_id)
             events = tasks.change_details(
                 task,
                 title=task.title if cmd.title is UNSET else cmd.title,

@@ -11,13 +11,15 @@ from events.users import UserEvent
 from write_side.commands import (
     UNSET,
     ChangePassword,
+    ChangeRole,
     DeactivateUser,
     DeleteUser,
     ReactivateUser,
     RegisterUser,
     UpdateUser,
 )
-from write_side.domain import users
+from write_side.domain import access, users
+from write_side.domain import reservations as reservation_streams
 from write_side.domain.errors import WeakPassword, WrongPassword
 from write_side.domain.passwords import password_problems
 from write_side.domain.reservations import Kind
@@ -42,17 +44,40 @@ def _check_strength(field: str, password: str, *, username: str, email: str) -> 
 class UserHandlers:
     executor: CommandExecutor
     hasher: PasswordHasher
+    dummy_hash: str
+    """A hash of no one's password, verified when a login names no user."""
 
     def _decide_on(
         self, user_id: UUID, decider: Callable[[User], list[UserEvent]], context: CommandContext
     ) -> Executed[User]:
         """Runs a command that needs only the user's own state."""
 
+        access.require_user(context.principal, user_id)
+
         def decide(tx: Transaction) -> User:
             user = users.existing(users.replay(tx.load_subject(user_id)), user_id)
             return users.replay(tx.record(user.id, decider(user)), user) or user
 
         return self.executor.run(decide, context, users.replay)
+
+    def authenticate(self, kind: Kind, login: str, password: str) -> User | None:
+        """The active user whose password this is, or None.
+
+        Costs one password verification whether or not the login names a user, so
+        that timing tells nothing about which accounts exist.
+        """
+        store = self.executor.store
+        reservation_id = reservation_streams.reservation_id(kind, login)
+        reservation = reservation_streams.replay(reservation_id, store.load(reservation_id))
+        user = None
+        if reservation.owner_id is not None:
+            user = users.replay(store.load(reservation.owner_id))
+        if user is None:
+            self.hasher.verify(self.dummy_hash, password)
+            return None
+        if not self.hasher.verify(user.password_hash, password):
+            return None
+        return user if user.status is users.UserStatus.ACTIVE else None
 
     def register(self, cmd: RegisterUser, context: CommandContext) -> Executed[User]:
         _check_strength("password", cmd.password, username=cmd.username, email=cmd.email)
@@ -76,6 +101,8 @@ class UserHandlers:
         return self.executor.run(decide, context, users.replay)
 
     def update(self, cmd: UpdateUser, context: CommandContext) -> Executed[User]:
+        access.require_user(context.principal, cmd.user_id)
+
         def decide(tx: Transaction) -> User:
             user = users.existing(users.replay(tx.load_subject(cmd.user_id)), cmd.user_id)
             events = []
@@ -95,6 +122,7 @@ class UserHandlers:
         return self.executor.run(decide, context, users.replay)
 
     def change_password(self, cmd: ChangePassword, context: CommandContext) -> Executed[User]:
+        access.require_user(context.principal, cmd.user_id)
         new_hash: list[str] = []  # hashed once, even if a conflict makes decide run again
 
         def decide(tx: Transaction) -> User:
@@ -115,9 +143,17 @@ class UserHandlers:
         return self._decide_on(cmd.user_id, users.deactivate, context)
 
     def reactivate(self, cmd: ReactivateUser, context: CommandContext) -> Executed[User]:
+        """Admins only: a deactivated user cannot log in to undo it themselves."""
+        access.require_admin(context.principal)
         return self._decide_on(cmd.user_id, users.reactivate, context)
 
+    def change_role(self, cmd: ChangeRole, context: CommandContext) -> Executed[User]:
+        access.require_admin(context.principal)
+        return self._decide_on(cmd.user_id, lambda user: users.change_role(user, cmd.role), context)
+
     def delete(self, cmd: DeleteUser, context: CommandContext) -> Executed[User]:
+        access.require_user(context.principal, cmd.user_id)
+
         def decide(tx: Transaction) -> User:
             user = users.existing(users.replay(tx.load_subject(cmd.user_id)), cmd.user_id)
             reservations.release(tx, Kind.EMAIL, user.email, user.id)

@@ -8,6 +8,7 @@ from uuid import UUID
 import httpx
 
 from common.settings import Settings
+from common.tokens import TokenCodec
 from tests.write_side.api.given import a_user, new_user_body
 from write_side.api.app import create_command_app
 from write_side.bootstrap import WriteSide
@@ -88,9 +89,9 @@ async def test_a_streamed_body_over_the_limit_is_413(
 
 
 async def test_an_unexpected_error_is_a_500_problem_without_a_trace(
-    write_side: WriteSide,
+    write_side: WriteSide, tokens: TokenCodec
 ) -> None:
-    app = create_command_app(write_side)
+    app = create_command_app(write_side, tokens)
 
     @app.get("/boom")
     def boom() -> None:

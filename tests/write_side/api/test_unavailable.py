@@ -11,6 +11,7 @@ import pytest
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from common.settings import Settings
+from common.tokens import TokenCodec
 from tests.support.tcp_proxy import TcpProxy
 from tests.write_side.api.given import new_user_body
 from write_side.api.app import create_command_app
@@ -26,11 +27,15 @@ def proxy(settings: Settings) -> Iterator[TcpProxy]:
 
 
 @pytest.fixture
-async def through_proxy(settings: Settings, proxy: TcpProxy) -> AsyncIterator[httpx.AsyncClient]:
+async def through_proxy(
+    settings: Settings, proxy: TcpProxy, tokens: TokenCodec, admin_headers: dict[str, str]
+) -> AsyncIterator[httpx.AsyncClient]:
     dsn = make_conninfo(settings.postgres_dsn, host="127.0.0.1", port=proxy.port)
     ws = bootstrap(settings.model_copy(update={"postgres_dsn": dsn, "pg_timeout": 0.5}))
-    transport = httpx.ASGITransport(app=create_command_app(ws))
-    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+    transport = httpx.ASGITransport(app=create_command_app(ws, tokens))
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://t", headers=admin_headers
+    ) as client:
         yield client
     ws.close()
 

@@ -16,7 +16,7 @@ async def test_register_returns_the_user_with_location_etag_and_position(
     assert response.status_code == 201
     user = response.json()
     assert set(user) == {
-        "id", "email", "username", "full_name", "bio", "status", "created_at", "updated_at",
+        "id", "email", "username", "full_name", "bio", "status", "role", "created_at", "updated_at",
         "version",
     }  # fmt: skip
     assert (user["username"], user["bio"], user["status"], user["version"]) == (

@@ -1,0 +1,58 @@
+"""Logging in: a username or email and a password buy a short-lived bearer token."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from common.problems import Problem
+from common.tokens import TokenCodec
+from write_side.api.deps import WriteSideDep
+from write_side.api.schemas import AccessToken, Login
+from write_side.domain.reservations import Kind, reservation_id
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+_REFUSED = "the login or the password is not correct"
+
+
+@router.post(
+    "/token",
+    response_model=AccessToken,
+    responses={401: {"description": "Wrong login or password"}, 429: {"description": "Locked"}},
+)
+def issue_token(body: Login, request: Request, ws: WriteSideDep) -> Response:
+    """Every refusal reads the same, and costs the same, whether or not the account exists."""
+    kind, login = (Kind.EMAIL, body.email) if body.email else (Kind.USERNAME, body.username)
+    assert login is not None
+    account = str(reservation_id(kind, login))
+    address = request.client.host if request.client else "unknown"
+    wait = ws.logins.retry_after(account, address)
+    if wait:
+        raise Problem(
+            429,
+            "too many failed logins; retry later",
+            slug="too-many-logins",
+            headers={"Retry-After": str(wait)},
+        )
+    user = ws.users.authenticate(kind, login, body.password)
+    if user is None:
+        ws.logins.failed(account, address)
+        raise Problem(
+            401,
+            _REFUSED,
+            slug="invalid-credentials",
+            title="Unauthenticated",
+            headers={"WWW-Authenticate": 'Bearer realm="tasktrail"'},
+        )
+    ws.logins.succeeded(account)
+    tokens: TokenCodec = request.app.state.tokens
+    issued = AccessToken(
+        access_token=tokens.issue(user.id, user.role),
+        expires_in=int(tokens.lifetime.total_seconds()),
+    )
+    return Response(
+        issued.model_dump_json(),
+        media_type="application/json",
+        headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
+    )
