@@ -15,6 +15,7 @@ from rich.markup import escape
 from cli.dead_letters import app as dead_letters_app
 from common.logging import configure_logging
 from common.settings import Settings
+from events.users import Role
 
 app = typer.Typer(
     name="tasktrail",
@@ -49,27 +50,42 @@ def serve(
     part: Annotated[Part, typer.Argument(help="What to serve.")] = Part.ALL,
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    with_projectors: Annotated[
+        bool,
+        typer.Option(
+            "--with-projectors",
+            help="With queries: also run every projector in this process, so that the "
+            "in-process read store needs no TASKTRAIL_MONGO_URL.",
+        ),
+    ] = False,
 ) -> None:
     """Serve the HTTP API.
 
     [b]all[/b] (the default) runs everything in one process for a laptop: both APIs on one
     port (GET/HEAD to the queries, the rest to the commands), the relay and every
-    projector. [b]commands[/b] and [b]queries[/b] serve one API each, for production.
+    projector. [b]commands[/b] and [b]queries[/b] serve one API each, for production;
+    [b]queries --with-projectors[/b] also runs the projectors, with the relay left to
+    'tasktrail relay' (the fault tests kill each process on its own).
 
     Examples:
       tasktrail serve
       tasktrail serve commands --host 0.0.0.0 --port 8001
+      tasktrail serve queries --with-projectors --port 8002
     """
     from cli import serving
 
     settings = _settings()
-    if part is Part.QUERIES and not settings.mongo_url:
-        raise _fail("serve queries needs TASKTRAIL_MONGO_URL: without it, read models live "
-                    "only inside 'tasktrail serve'")  # fmt: skip
+    if with_projectors and part is not Part.QUERIES:
+        raise _fail("--with-projectors goes with 'serve queries' only")
+    if part is Part.QUERIES and not settings.mongo_url and not with_projectors:
+        raise _fail("serve queries needs TASKTRAIL_MONGO_URL (or --with-projectors): without "
+                    "it, read models live only inside the process that projects them")  # fmt: skip
     body = {
         Part.ALL: serving.serve_all,
         Part.COMMANDS: serving.serve_commands,
-        Part.QUERIES: serving.serve_queries,
+        Part.QUERIES: serving.serve_queries_with_projectors
+        if with_projectors
+        else serving.serve_queries,
     }[part]
     try:
         asyncio.run(body(settings, host, port))
@@ -203,6 +219,37 @@ def _iso_time(value: str) -> datetime:
             f"{value!r} is not an ISO 8601 time; try 2025-05-01T12:00:00Z"
         ) from None
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+@app.command()
+def role(
+    user: Annotated[
+        str, typer.Argument(help="A username, an email or a user id.", show_default=False)
+    ],
+    role: Annotated[Role, typer.Argument(help="The role to give.", show_default=False)],
+) -> None:
+    """Give a user a role: [b]admin[/] may change and read anyone's data, [b]member[/] only
+    their own. The first admin is made here, as only admins may change roles over the API.
+    It takes effect at the user's next login (tokens carry the role).
+
+    Examples:
+      tasktrail role alice admin
+      tasktrail role alice@example.com member
+    """
+    from cli.roles import NoSuchUser, change_role
+    from cli.serving import StartupFailed, open_write_side
+
+    try:
+        write_side = open_write_side(_settings())
+    except StartupFailed as error:
+        raise _fail(str(error)) from None
+    try:
+        changed = change_role(write_side, user, role)
+    except NoSuchUser as error:
+        raise _fail(str(error)) from None
+    finally:
+        write_side.close()
+    Console().print(f"{escape(changed.username)} ({changed.id}) is now {changed.role}")
 
 
 @app.command()

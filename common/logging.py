@@ -8,8 +8,25 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import Any
 
 import structlog
+
+
+class _Stderr:
+    """Whatever sys.stderr is when a line is written, not when logging was set up:
+    loggers are cached on first use, and whoever swapped stderr (a test runner
+    invoking the CLI) may have closed it since."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
+def _stderr_logger(*args: Any) -> structlog.PrintLogger:
+    return structlog.PrintLogger(_Stderr())  # type: ignore[arg-type]
 
 
 def configure_logging(level: str = "INFO", json: bool | None = None) -> None:
@@ -29,6 +46,6 @@ def configure_logging(level: str = "INFO", json: bool | None = None) -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        logger_factory=_stderr_logger,
         cache_logger_on_first_use=True,
     )

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 import pytest
-import structlog
 from typer.testing import CliRunner, Result
 
 from cli.main import app
@@ -38,14 +36,6 @@ def made(write_side: WriteSide) -> Made:
     between = datetime.now(UTC)
     write_side.users.update(UpdateUser(user_id, bio="new bio"), as_admin("cli-profile"))
     return Made(user_id, request, between)
-
-
-@pytest.fixture(autouse=True)
-def _keep_logging_config() -> Iterator[None]:
-    """The command configures structlog onto the runner's stderr; later tests need theirs."""
-    saved = structlog.get_config()
-    yield
-    structlog.configure(**saved)
 
 
 def run(settings: Settings, *args: str, columns: int = 220) -> Result:

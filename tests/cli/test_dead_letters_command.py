@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import aio_pika
 import orjson
 import pytest
-import structlog
 from redis.asyncio import Redis
 from typer.testing import CliRunner, Result
 
@@ -34,14 +33,6 @@ class Letter:
     namespace: str
     message_id: str
     stream_id: str
-
-
-@pytest.fixture(autouse=True)
-def _keep_logging_config() -> Iterator[None]:
-    """The command configures structlog onto the runner's stderr; later tests need theirs."""
-    saved = structlog.get_config()
-    yield
-    structlog.configure(**saved)
 
 
 @pytest.fixture

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from typing import Any
 
 import orjson
 import pytest
-import structlog
 from typer.testing import CliRunner, Result
 
 from cli.main import app
@@ -19,14 +17,6 @@ from read_side.memory import MemoryReadStore
 from tests.conftest import System
 from tests.write_side.api.given import new_user_body
 from write_side.bootstrap import WriteSide
-
-
-@pytest.fixture(autouse=True)
-def _keep_logging_config() -> Iterator[None]:
-    """The command configures structlog onto the runner's stderr; later tests need theirs."""
-    saved = structlog.get_config()
-    yield
-    structlog.configure(**saved)
 
 
 async def settled(system: System, write_side: WriteSide) -> int:

@@ -60,18 +60,22 @@ class UserHandlers:
 
         return self.executor.run(decide, context, users.replay)
 
+    def find(self, kind: Kind, login: str) -> User | None:
+        """The user who holds this email or username now, deleted ones excepted."""
+        store = self.executor.store
+        reservation_id = reservation_streams.reservation_id(kind, login)
+        reservation = reservation_streams.replay(reservation_id, store.load(reservation_id))
+        if reservation.owner_id is None:
+            return None
+        return users.replay(store.load(reservation.owner_id))
+
     def authenticate(self, kind: Kind, login: str, password: str) -> User | None:
         """The active user whose password this is, or None.
 
         Costs one password verification whether or not the login names a user, so
         that timing tells nothing about which accounts exist.
         """
-        store = self.executor.store
-        reservation_id = reservation_streams.reservation_id(kind, login)
-        reservation = reservation_streams.replay(reservation_id, store.load(reservation_id))
-        user = None
-        if reservation.owner_id is not None:
-            user = users.replay(store.load(reservation.owner_id))
+        user = self.find(kind, login)
         if user is None:
             self.hasher.verify(self.dummy_hash, password)
             return None
