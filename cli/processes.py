@@ -19,7 +19,8 @@ from events.codec import EventCodec
 from projections.catalog import NAMES, projector_factory
 from projections.runtime import CheckpointListener, ProjectionRunner
 from read_side.bootstrap import ReadSide
-from read_side.cache import DocumentCache
+from read_side.cache import DocumentCache, redis_breaker
+from read_side.guarded_store import GuardedReadStore, store_breaker
 from read_side.memory import MemoryReadStore
 from read_side.mongo import MongoReadStore
 from read_side.positions import Checkpoints, StoreCheckpoints
@@ -47,8 +48,18 @@ def open_read_store(settings: Settings) -> ReadStore:
 async def open_read_side(
     settings: Settings, store: ReadStore, checkpoints: Checkpoints | None = None
 ) -> ReadSide:
-    cache = await DocumentCache.connect(settings.redis_url, settings.namespace)
-    return ReadSide(store, cache, checkpoints or StoreCheckpoints(store))
+    """What queries read through: ``store`` and Redis, each behind a circuit breaker."""
+    failures, seconds = settings.breaker_failures, settings.breaker_open_seconds
+    cache = await DocumentCache.connect(
+        settings.redis_url, settings.namespace, breaker=redis_breaker(failures, seconds)
+    )
+    guarded = GuardedReadStore(store, store_breaker(failures, seconds))
+    return ReadSide(
+        guarded,
+        cache,
+        checkpoints or StoreCheckpoints(guarded),
+        breakers=(guarded.breaker, cache.breaker),
+    )
 
 
 @dataclass

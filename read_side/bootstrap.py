@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from read_side.breaker import CircuitBreaker
 from read_side.cache import DocumentCache
 from read_side.generations import Generations, GenerationView
 from read_side.positions import Checkpoints
@@ -17,6 +18,8 @@ class ReadSide:
     checkpoints: Checkpoints
     consistency_wait: float = 5.0
     """Seconds a query with X-Min-Position waits for its read model before 504."""
+    breakers: tuple[CircuitBreaker, ...] = ()
+    """The breakers guarding the store and the cache, for the readiness report."""
 
     async def view(self, projection: str) -> GenerationView:
         """The projection's current generation; resolved per query, so a switch is seen

@@ -12,7 +12,6 @@ callers go to MongoDB.
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -25,6 +24,8 @@ from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from read_side.breaker import CircuitBreaker, CircuitOpen
 
 T = TypeVar("T")
 
@@ -60,11 +61,23 @@ class CacheHit:
     body: bytes | None
 
 
+def redis_breaker(failure_threshold: int = 5, reset_timeout: float = 30.0) -> CircuitBreaker:
+    """A breaker that counts only connection failures and timeouts: an error reply from
+    Redis means it answered."""
+    return CircuitBreaker(
+        "redis",
+        failures=_UNAVAILABLE,
+        failure_threshold=failure_threshold,
+        reset_timeout=reset_timeout,
+    )
+
+
 class DocumentCache:
     """Versioned documents under ``{namespace}:{kind}:{id}``; never raises when Redis fails.
 
-    After a connection failure Redis is skipped for ``retry_after_failure``
-    seconds, so an outage costs one timeout, not one per request.
+    Every call goes through ``breaker``: once it opens, Redis is skipped (a miss,
+    a skipped write) until a probe finds it back, so an outage costs a few
+    timeouts, not one per request.
     """
 
     def __init__(
@@ -73,17 +86,16 @@ class DocumentCache:
         namespace: str,
         *,
         ttl_seconds: float = 300,
-        retry_after_failure: float = 5.0,
+        breaker: CircuitBreaker | None = None,
     ) -> None:
         self._ttl_ms = int(ttl_seconds * 1000)
         if self._ttl_ms < 1:
             raise ValueError("ttl_seconds must be at least one millisecond")
         self._redis = redis
         self._namespace = namespace
-        self._retry_after_failure = retry_after_failure
+        self.breaker = breaker or redis_breaker()
         self._put_if_newer = redis.register_script(_PUT_IF_NEWER)
         self._available = True
-        self._skip_until = 0.0
         self._missed: set[str] = set()
         self._missed_overflow = False
         self._log = structlog.get_logger("tasktrail.cache").bind(namespace=namespace)
@@ -95,7 +107,7 @@ class DocumentCache:
         namespace: str,
         *,
         ttl_seconds: float = 300,
-        retry_after_failure: float = 5.0,
+        breaker: CircuitBreaker | None = None,
     ) -> DocumentCache:
         """Build a client that fails fast, without redis-py's retries, and probe it once.
 
@@ -113,9 +125,7 @@ class DocumentCache:
             retry=Retry(NoBackoff(), 0),
         )
         redis = Redis.from_pool(pool)
-        cache = cls(
-            redis, namespace, ttl_seconds=ttl_seconds, retry_after_failure=retry_after_failure
-        )
+        cache = cls(redis, namespace, ttl_seconds=ttl_seconds, breaker=breaker)
         await cache.ping()
         return cache
 
@@ -216,20 +226,20 @@ class DocumentCache:
         A write lost to an outage is remembered, and its key evicted before
         anything else once Redis answers again.
         """
-        if time.monotonic() < self._skip_until:
+        try:
+            with self.breaker.guard():
+                if self._missed or self._missed_overflow:
+                    await self._evict_missed()
+                result = await operation()
+        except CircuitOpen:
             self._miss_write(writing)
             return fallback
-        try:
-            if self._missed or self._missed_overflow:
-                await self._evict_missed()
-            result = await operation()
         except _UNAVAILABLE as error:
             self._miss_write(writing)
-            self._skip_until = time.monotonic() + self._retry_after_failure
             if self._available:
                 self._available = False
                 self._log.warning(
-                    "cache_unavailable", error=repr(error), retry_after=self._retry_after_failure
+                    "cache_unavailable", error=repr(error), breaker=self.breaker.snapshot()
                 )
             return fallback
         except RedisError as error:

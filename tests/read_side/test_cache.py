@@ -12,7 +12,8 @@ import pytest
 from redis.asyncio import Redis
 from structlog.testing import capture_logs
 
-from read_side.cache import CacheHit, DocumentCache
+from read_side.breaker import BreakerState
+from read_side.cache import CacheHit, DocumentCache, redis_breaker
 from tests.support.tcp_proxy import TcpProxy
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -163,6 +164,24 @@ async def test_an_unreachable_redis_degrades_to_misses_without_raising(namespace
         await cache.evict_all("user")
         assert not await cache.ping()
         assert time.monotonic() - started < 0.05
+        assert cache.breaker.state is BreakerState.OPEN
+    finally:
+        await cache.close()
+
+
+async def test_the_breaker_opens_after_five_failures_and_then_redis_is_not_tried(
+    silent_server: int, namespace: str
+) -> None:
+    cache = await DocumentCache.connect(f"redis://127.0.0.1:{silent_server}/0", namespace)
+    try:
+        for _ in range(4):  # the probe at connect was the first
+            assert cache.breaker.state is BreakerState.CLOSED
+            assert await cache.get("user", "u1") is None
+
+        assert cache.breaker.snapshot() == {"state": "open", "consecutive_failures": 5}
+        started = time.monotonic()
+        assert await cache.get("user", "u1") is None
+        assert time.monotonic() - started < 0.05
     finally:
         await cache.close()
 
@@ -185,7 +204,9 @@ async def test_a_hung_redis_costs_one_timeout_then_is_skipped(
     silent_server: int, namespace: str
 ) -> None:
     started = time.monotonic()
-    cache = await DocumentCache.connect(f"redis://127.0.0.1:{silent_server}/0", namespace)
+    cache = await DocumentCache.connect(
+        f"redis://127.0.0.1:{silent_server}/0", namespace, breaker=redis_breaker(1)
+    )
     try:
         assert 0.2 < time.monotonic() - started < 1.0
         assert not cache.available
@@ -208,7 +229,7 @@ def proxy() -> Iterator[TcpProxy]:
 async def test_an_outage_logs_once_and_the_cache_recovers(proxy: TcpProxy, namespace: str) -> None:
     with capture_logs() as logs:
         cache = await DocumentCache.connect(
-            f"redis://127.0.0.1:{proxy.port}/0", namespace, retry_after_failure=0.2
+            f"redis://127.0.0.1:{proxy.port}/0", namespace, breaker=redis_breaker(1, 0.2)
         )
         try:
             assert await cache.put("user", "u1", 1, body(1))
