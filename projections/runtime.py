@@ -15,7 +15,6 @@ the queue and the runner reconnects after a pause.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -25,6 +24,7 @@ import orjson
 import structlog
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage
 
+from common.retrying import until_stopped
 from events.codec import EventCodec
 from events.published import PublishedEvent
 from projections.applier import Applier, ApplyFailed
@@ -37,6 +37,8 @@ from read_side.store import ReadStore, StoreUnavailable
 log = structlog.get_logger("tasktrail.projector")
 
 CheckpointListener = Callable[[str, int], None]
+BROKER_TIMEOUT = 10.0
+"""Seconds any one exchange with RabbitMQ (connect, declare, a confirmed publish) may take."""
 
 
 def queue_name(namespace: str, projector: str) -> str:
@@ -113,40 +115,39 @@ class ProjectionRunner:
         self._announce()
 
     async def run(self, stop: asyncio.Event) -> None:
-        pause = 0.5
-        while not stop.is_set():
-            try:
+        """Consumes until ``stop`` is set, reconnecting with backoff. On stop the batch
+        under way is applied, flushed and acknowledged; prefetched messages not yet taken
+        stay unacknowledged and return to the queue when the connection closes."""
+        async for attempt in until_stopped(
+            stop,
+            on=(aio_pika.exceptions.AMQPError, ConnectionError, OSError, StoreUnavailable),
+            first=0.5, cap=10, log=log.bind(projector=self.name),
+            message="projector reconnecting",
+        ):  # fmt: skip
+            with attempt:
+                if stop.is_set():
+                    return
                 self.generation = await self.generations.current(self.name)
                 self.applier = self._applier(self.generation)
                 await self.applier.projector.setup(self.applier.store)
                 self.position = await self.applier.tracking.checkpoint()
                 self._announce()
                 await self._consume(stop)
-                pause = 0.5
-            except (
-                aio_pika.exceptions.AMQPError,
-                ConnectionError,
-                OSError,
-                StoreUnavailable,
-            ) as error:
-                log.warning("projector reconnecting", projector=self.name, error=repr(error))
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), pause)
-                pause = min(pause * 2, 10)
 
     async def _consume(self, stop: asyncio.Event) -> None:
-        connection = await aio_pika.connect(self.amqp_url, timeout=10)
+        connection = await aio_pika.connect(self.amqp_url, timeout=BROKER_TIMEOUT)
         lost = asyncio.Event()
         connection.close_callbacks.add(lambda *_: lost.set())
         async with connection:
-            channel = await connection.channel(publisher_confirms=True)
-            await channel.set_qos(prefetch_count=self.prefetch)
-            exchange = await channel.declare_exchange(
-                self.exchange, aio_pika.ExchangeType.TOPIC, durable=True
-            )
-            queue = await channel.declare_queue(self.queue, durable=True)
-            await queue.bind(exchange, "#")
-            await channel.declare_queue(self.dead_letters, durable=True)
+            async with asyncio.timeout(BROKER_TIMEOUT):
+                channel = await connection.channel(publisher_confirms=True)
+                await channel.set_qos(prefetch_count=self.prefetch)
+                exchange = await channel.declare_exchange(
+                    self.exchange, aio_pika.ExchangeType.TOPIC, durable=True
+                )
+                queue = await channel.declare_queue(self.queue, durable=True)
+                await queue.bind(exchange, "#")
+                await channel.declare_queue(self.dead_letters, durable=True)
             # Bound first, then caught up: whatever was published before the queue
             # existed (or while this runner was away) is read from the event store;
             # everything after is in the queue; the overlap is absorbed as duplicates.
@@ -251,6 +252,7 @@ class ProjectionRunner:
                 delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
             ),
             routing_key=self.dead_letters,
+            timeout=BROKER_TIMEOUT,
         )
 
     def _announce(self) -> None:

@@ -62,8 +62,8 @@ class AmqpPublisher:
         if not events:
             return
         try:
-            exchange = await self._ready()
-            async with asyncio.timeout(self.timeout):
+            async with asyncio.timeout(self.timeout):  # connecting, publishing and confirms
+                exchange = await self._ready()
                 await asyncio.gather(
                     *(exchange.publish(to_message(e), routing_key=e.routing_key) for e in events)
                 )

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, cast
 from uuid import UUID
 
@@ -65,11 +65,39 @@ def ensure_database(dsn: str) -> None:
             conn.execute(SQL("CREATE DATABASE {}").format(Identifier(name)))
 
 
+class _Datastore(PostgresDatastore):
+    """The library's datastore plus a statement timeout on every pooled connection, so
+    that no query (a relay read, an audit) can hang on a stuck server or a lock."""
+
+    def __init__(self, *args: Any, statement_timeout: float, **kwargs: Any) -> None:
+        self.statement_timeout = statement_timeout
+        super().__init__(*args, **kwargs)
+
+    def after_connect_func(self) -> Callable[[psycopg.Connection[Any]], None]:
+        configure = super().after_connect_func()
+        statement = SQL("SET statement_timeout = '{0}ms'").format(
+            int(self.statement_timeout * 1000)
+        )
+
+        def after_connect(conn: psycopg.Connection[Any]) -> None:
+            configure(conn)
+            conn.execute(statement)
+
+        return after_connect
+
+
 def datastore_from_dsn(
-    dsn: str, *, pool_size: int, max_overflow: int, timeout: float, lock_timeout: int
+    dsn: str,
+    *,
+    pool_size: int,
+    max_overflow: int,
+    timeout: float,
+    lock_timeout: int,
+    statement_timeout: float = 30.0,
 ) -> PostgresDatastore:
+    """``timeout`` bounds both the wait for a pooled connection and opening a new one."""
     params = conninfo_to_dict(dsn)
-    return PostgresDatastore(
+    datastore = _Datastore(
         dbname=str(params.get("dbname") or "postgres"),
         host=str(params.get("host") or "127.0.0.1"),
         port=str(params.get("port") or 5432),
@@ -81,7 +109,12 @@ def datastore_from_dsn(
         lock_timeout=lock_timeout,
         idle_in_transaction_session_timeout=10,
         pre_ping=True,
+        statement_timeout=statement_timeout,
     )
+    connect_args = datastore.pool.kwargs
+    assert isinstance(connect_args, dict), "the library passes the pool a dict"
+    connect_args["connect_timeout"] = max(1, round(timeout))  # libpq's, in whole seconds
+    return datastore
 
 
 class _Recorder(PostgresApplicationRecorder):

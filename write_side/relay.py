@@ -10,36 +10,20 @@ that a dropped LISTEN connection delays delivery but never stalls it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import random
 from dataclasses import dataclass, field
 
 import psycopg
 import structlog
 from psycopg.sql import SQL, Identifier
+from tenacity import AsyncRetrying
 
+from common.retrying import until_stopped
 from events.codec import EventCodec
 from write_side.broker import AmqpPublisher, PublishFailed
 from write_side.event_store import StoreUnavailable
 from write_side.postgres import PostgresEventStore
 
 log = structlog.get_logger("tasktrail.relay")
-
-
-@dataclass
-class Backoff:
-    """Exponential backoff with full jitter."""
-
-    base: float = 0.2
-    cap: float = 10.0
-    attempt: int = 0
-
-    def next(self) -> float:
-        self.attempt += 1
-        return random.uniform(0, min(self.cap, self.base * 2**self.attempt))  # noqa: S311
-
-    def reset(self) -> None:
-        self.attempt = 0
 
 
 @dataclass
@@ -55,26 +39,37 @@ class Relay:
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def run(self, stop: asyncio.Event) -> None:
+        """Publishes until ``stop`` is set; a batch under way is finished (confirmed and its
+        position stored) before it returns, so a graceful stop republishes nothing."""
         listener = asyncio.create_task(self._listen(stop), name="relay-listen")
-        backoff = Backoff()
         try:
-            self.position = await asyncio.to_thread(self.store.get_position, self.name)
+            async for attempt in self._retrying(stop):
+                with attempt:
+                    if stop.is_set():
+                        return
+                    self.position = await asyncio.to_thread(self.store.get_position, self.name)
             log.info("relay started", position=self.position)
             while not stop.is_set():
-                try:
-                    published = await self.step()
-                    backoff.reset()
-                except (PublishFailed, StoreUnavailable) as error:
-                    delay = backoff.next()
-                    log.warning("relay retrying", error=str(error), in_seconds=round(delay, 2))
-                    await _sleep_unless(stop, delay)
-                    continue
-                if not published:
+                if not await self._next_batch(stop):
                     await _wait_any(stop, self._wake, self.poll_seconds)
         finally:
             listener.cancel()
             await asyncio.gather(listener, return_exceptions=True)
             await self.publisher.close()
+            log.info("relay stopped", position=self.position)
+
+    def _retrying(self, stop: asyncio.Event) -> AsyncRetrying:
+        return until_stopped(
+            stop, on=(PublishFailed, StoreUnavailable), first=0.2, cap=10, log=log,
+            message="relay retrying",
+        )  # fmt: skip
+
+    async def _next_batch(self, stop: asyncio.Event) -> int:
+        """step(), retried while RabbitMQ or PostgreSQL is away; 0 once stopping."""
+        async for attempt in self._retrying(stop):
+            with attempt:
+                return 0 if stop.is_set() else await self.step()
+        raise AssertionError("until_stopped never gives up")
 
     async def step(self) -> int:
         """Publishes the next batch; returns how many stored events it moved past."""
@@ -93,26 +88,34 @@ class Relay:
 
     async def _listen(self, stop: asyncio.Event) -> None:
         """Sets the wake event on every NOTIFY; reconnects whenever the connection drops."""
-        backoff = Backoff(base=0.5, cap=30)
         while not stop.is_set():
+            conn = await self._listen_connection(stop)
+            if conn is None:
+                return
             try:
-                async with await psycopg.AsyncConnection.connect(
-                    self.dsn, autocommit=True, connect_timeout=5
-                ) as conn:
+                async with conn:
                     await conn.execute(SQL("LISTEN {}").format(Identifier(self.store.channel)))
-                    backoff.reset()
                     self._wake.set()  # catch up on whatever was appended while not listening
                     async for _ in conn.notifies():
                         self._wake.set()
             except (psycopg.Error, OSError) as error:
-                delay = backoff.next()
                 log.warning("relay listen lost; polling meanwhile", error=str(error))
-                await _sleep_unless(stop, delay)
 
-
-async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), seconds)
+    async def _listen_connection(self, stop: asyncio.Event) -> psycopg.AsyncConnection | None:
+        """A connection for LISTEN, retried with backoff; None once stopping. TCP
+        keepalives notice a server that vanished without closing the connection."""
+        async for attempt in until_stopped(
+            stop, on=(psycopg.Error, OSError), first=0.5, cap=30, log=log,
+            message="relay cannot listen; polling meanwhile",
+        ):  # fmt: skip
+            with attempt:
+                if stop.is_set():
+                    return None
+                return await psycopg.AsyncConnection.connect(
+                    self.dsn, autocommit=True, connect_timeout=5,
+                    keepalives=1, keepalives_idle=10, keepalives_interval=5, keepalives_count=3,
+                )  # fmt: skip
+        raise AssertionError("until_stopped never gives up")
 
 
 async def _wait_any(stop: asyncio.Event, wake: asyncio.Event, seconds: float) -> None:
