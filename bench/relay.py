@@ -64,9 +64,11 @@ async def bound_queue(url: str, exchange: str) -> AsyncIterator[Callable[[int], 
                     return count
                 await asyncio.sleep(0.1)
 
-        yield routed
-        await queue.delete(if_unused=False, if_empty=False)
-        await topic.delete()
+        try:
+            yield routed
+        finally:  # a failed run must not leave a queue filling the broker's disk
+            await queue.delete(if_unused=False, if_empty=False)
+            await topic.delete()
     finally:
         await connection.close()
 
