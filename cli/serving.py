@@ -100,6 +100,27 @@ async def serve_queries(settings: Settings, host: str, port: int) -> None:
         await store.close()
 
 
+async def serve_queries_with_projectors(settings: Settings, host: str, port: int) -> None:
+    """The query API with every projector in this process, and no relay: the read store
+    may then be in process, and the relay runs (and dies) on its own."""
+    tokens = open_tokens(settings)
+    write_side = open_write_side(settings)
+    store = open_read_store(settings)
+    checkpoints = LocalCheckpoints()
+    read_side = await open_read_side(settings, store, checkpoints)
+    try:
+        queries = create_query_app(read_side, tokens, max_body_bytes=settings.max_body_bytes)
+        async with background(
+            settings, write_side, store, read_side.cache, relay=False,
+            on_checkpoint=checkpoints.update,
+        ):  # fmt: skip
+            await _serve(queries, host, port)
+    finally:
+        await read_side.cache.close()
+        await store.close()
+        write_side.close()
+
+
 async def serve_all(settings: Settings, host: str, port: int) -> None:
     """Both APIs on one port, with the relay and every projector in this process."""
     tokens = open_tokens(settings)
