@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     """Seconds a command waits for a database connection before answering 503."""
     pg_lock_timeout: int = Field(5, ge=1)
     """Seconds an append waits for the event table lock before answering 503."""
+    group_commit: int = Field(64, ge=1, le=1000)
+    """Most concurrent commands appended in one transaction; 1 appends each alone."""
     command_attempts: int = Field(8, ge=1, le=50)
     """Attempts at a command that keeps losing races (without If-Match) before 409."""
     max_body_bytes: int = Field(1_048_576, ge=1024)

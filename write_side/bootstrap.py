@@ -13,6 +13,7 @@ from common.settings import Settings
 from events.catalog import default_registry
 from events.codec import EventCodec
 from write_side.executor import CommandExecutor
+from write_side.group_commit import GroupCommit
 from write_side.handlers.activity import ActivityHandlers
 from write_side.handlers.tasks import TaskHandlers
 from write_side.handlers.users import PasswordHasher, UserHandlers
@@ -53,8 +54,11 @@ def bootstrap(settings: Settings, hasher: PasswordHasher | None = None) -> Write
         EventCodec(default_registry()),
     )
     store.create_tables()
+    appends = (
+        GroupCommit(store, max_group=settings.group_commit) if settings.group_commit > 1 else store
+    )
     executor = CommandExecutor(
-        store, clock=_now, new_id=uuid.uuid4, max_attempts=settings.command_attempts
+        appends, clock=_now, new_id=uuid.uuid4, max_attempts=settings.command_attempts
     )
     hasher = hasher or Argon2Hasher()
     return WriteSide(

@@ -159,13 +159,17 @@ class _Recorder(PostgresApplicationRecorder):
     def _fetch_ids_after_insert_events(
         self, curs: psycopg.Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
+        """Writes each idempotency record with the position of its command's last event."""
         ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
-        record: IdempotencyRecord | None = kwargs.get("idempotency")
-        if record is not None and ids:
+        records: Sequence[tuple[IdempotencyRecord, int]] = kwargs.get("idempotency", ())
+        for record, last in records:
+            if not ids:
+                break
             curs.execute(
                 self._insert_idempotency,
-                (record.key, record.fingerprint, record.stream_id, record.stream_version, ids[-1]),
-            )
+                (record.key, record.fingerprint, record.stream_id, record.stream_version,
+                 ids[last]),
+            )  # fmt: skip
             curs.fetchone()  # fetching syncs the pipeline, so a duplicate key raises here
         return ids
 
@@ -216,23 +220,37 @@ class PostgresEventStore:
     def append(
         self, envelopes: Sequence[Envelope[Any]], *, idempotency: IdempotencyRecord | None = None
     ) -> list[int]:
-        stored = [
-            StoredEvent(
-                originator_id=e.stream_id,
-                originator_version=e.stream_version,
-                topic=e.type_name,
-                state=self.codec.encode(e),
-            )
-            for e in envelopes
-        ]
+        return self.append_many([(envelopes, idempotency)])[0]
+
+    def append_many(
+        self, commands: Sequence[tuple[Sequence[Envelope[Any]], IdempotencyRecord | None]]
+    ) -> list[list[int]]:
+        """Appends several commands' events in one transaction: one table lock, one
+        commit. All or nothing: one conflict fails them all (see GroupCommit)."""
+        stored, records, bounds = [], [], []
+        for envelopes, record in commands:
+            stored += [
+                StoredEvent(
+                    originator_id=e.stream_id,
+                    originator_version=e.stream_version,
+                    topic=e.type_name,
+                    state=self.codec.encode(e),
+                )
+                for e in envelopes
+            ]
+            bounds.append(len(stored))
+            if record is not None and envelopes:
+                records.append((record, len(stored) - 1))
         try:
             with unavailable_as_store_error():
-                ids = _insert_events(self.recorder, stored, idempotency=idempotency)
+                ids = list(cast(Sequence[int], _insert_events(
+                    self.recorder, stored, idempotency=records
+                )))  # fmt: skip
         except IntegrityError as error:
             if _violated_constraint(error).startswith(IDEMPOTENCY_TABLE):
                 raise IdempotencyKeyTaken(str(error)) from error
             raise ConcurrencyConflict(str(error)) from error
-        return list(cast(Sequence[int], ids))
+        return [ids[start:end] for start, end in zip([0, *bounds], bounds, strict=False)]
 
     def find_idempotency(self, key: str) -> IdempotencyRecord | None:
         with unavailable_as_store_error(), self.datastore.get_connection() as conn:
