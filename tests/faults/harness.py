@@ -157,6 +157,17 @@ async def deployment(servers: Servers) -> AsyncIterator[Deployment]:
         write_side.close()
 
 
+def passed(row: Row) -> None:
+    """Prints the scenario's row (seen with -s), then asserts what the matrix promises."""
+    from tests.faults.report import table
+
+    print(f"\n{table([row])}")
+    assert row.unclean == 0, row.notes
+    assert row.mismatches == 0, row.notes
+    assert not row.notes, row.notes
+    assert row.succeeded > 0
+
+
 Fault = Callable[[Deployment, MixedLoad, Row], Awaitable[None]]
 """Injects the fault, lets it last, and repairs it, while the load runs."""
 

@@ -14,17 +14,8 @@ import asyncio
 import time
 from collections.abc import Callable
 
-from tests.faults.harness import Deployment, Row, Servers, run_scenario, scale
-from tests.faults.report import table
+from tests.faults.harness import Deployment, Row, Servers, passed, run_scenario, scale
 from tests.support.load import MixedLoad, Result
-
-
-def _passed(row: Row) -> None:
-    print(f"\n{table([row])}")
-    assert row.unclean == 0, row.notes
-    assert row.mismatches == 0, row.notes
-    assert not row.notes, row.notes
-    assert row.succeeded > 0
 
 
 async def test_postgres_stops_and_restarts(servers: Servers) -> None:
@@ -36,7 +27,7 @@ async def test_postgres_stops_and_restarts(servers: Servers) -> None:
         await asyncio.to_thread(d.servers.postgres.start)
 
     row = await run_scenario("postgres restart", servers, fault, queries_may=set())
-    _passed(row)
+    passed(row)
     assert row.failed_cleanly > 0, "some commands met the outage"
 
 
@@ -48,7 +39,7 @@ async def test_rabbitmq_stops_and_restarts(servers: Servers) -> None:
         await asyncio.sleep(scale().outage)
         await asyncio.to_thread(d.servers.rabbitmq.start_app)
 
-    _passed(await run_scenario("rabbitmq restart", servers, fault, queries_may=set()))
+    passed(await run_scenario("rabbitmq restart", servers, fault, queries_may=set()))
 
 
 async def test_redis_stops_and_restarts(servers: Servers) -> None:
@@ -59,7 +50,7 @@ async def test_redis_stops_and_restarts(servers: Servers) -> None:
         await asyncio.sleep(scale().outage)
         await asyncio.to_thread(d.servers.redis.start)
 
-    _passed(await run_scenario("redis restart", servers, fault, queries_may=set()))
+    passed(await run_scenario("redis restart", servers, fault, queries_may=set()))
 
 
 async def test_relay_is_killed(servers: Servers) -> None:
@@ -71,7 +62,7 @@ async def test_relay_is_killed(servers: Servers) -> None:
         await asyncio.sleep(scale().outage)
         d.relay.start()
 
-    _passed(await run_scenario("relay kill -9", servers, fault, queries_may=set()))
+    passed(await run_scenario("relay kill -9", servers, fault, queries_may=set()))
 
 
 async def test_projectors_are_killed_mid_batch(servers: Servers) -> None:
@@ -99,7 +90,7 @@ async def test_projectors_are_killed_mid_batch(servers: Servers) -> None:
         await asyncio.to_thread(d.queries.start)
         load.queries_down = False
 
-    _passed(
+    passed(
         await run_scenario("projectors kill -9", servers, fault, queries_may={Result.UNREACHABLE})
     )
 

@@ -41,6 +41,7 @@ from read_side.memory import MemoryReadStore
 from read_side.positions import LocalCheckpoints
 from tests.support.load import MixedLoad, Result
 from write_side.event_log import PublishedLog
+from write_side.event_store import StoreUnavailable
 from write_side.postgres import PostgresEventStore
 
 API = "/api/v1"
@@ -61,7 +62,20 @@ class Ledger:
     by_request: dict[str, list[Envelope[Any]]] = field(default_factory=dict)
 
     @classmethod
-    def read(cls, store: PostgresEventStore) -> Ledger:
+    def read(cls, store: PostgresEventStore, within: float = 60.0) -> Ledger:
+        """Retried for ``within`` s: after a restart of PostgreSQL the pool reconnects with
+        a backoff of its own."""
+        deadline = time.monotonic() + within
+        while True:
+            try:
+                return cls._read(store)
+            except StoreUnavailable:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+
+    @classmethod
+    def _read(cls, store: PostgresEventStore) -> Ledger:
         events: list[Envelope[Any]] = []
         while batch := store.read_all(events[-1].position or 0 if events else 0, 5000):
             events.extend(batch)

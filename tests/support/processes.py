@@ -96,7 +96,8 @@ class ServiceProcess:
             with contextlib.suppress(ProcessLookupError):
                 self.process.send_signal(signal.SIGCONT)
             self.stop()
-        self.log.unlink(missing_ok=True)
+        if not os.environ.get("FAULTS_KEEP_LOGS"):
+            self.log.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager
