@@ -120,7 +120,10 @@ class ProjectionRunner:
         stay unacknowledged and return to the queue when the connection closes."""
         async for attempt in until_stopped(
             stop,
-            on=(aio_pika.exceptions.AMQPError, ConnectionError, OSError, StoreUnavailable),
+            # ChannelInvalidStateError (acking on a channel the broker just closed) is a
+            # RuntimeError, not an AMQPError: without it the runner died silently.
+            on=(aio_pika.exceptions.AMQPError, aio_pika.exceptions.ChannelInvalidStateError,
+                ConnectionError, OSError, StoreUnavailable),
             first=0.5, cap=10, log=log.bind(projector=self.name),
             message="projector reconnecting",
         ):  # fmt: skip
