@@ -1,14 +1,15 @@
 """tasktrail's benchmarks, each against a baseline measured in the same run.
 
-    bench/run [--seconds 30] [--repeat 3] [--only B1,B2,B4,B6,B8]
-              [--events-b4 100000] [--events-b6 1000000] [--appends-b8 2000]
+    bench/run [--seconds 30] [--repeat 3] [--only B1,B2,B3,B4,B5,B6,B7,B8]
+              [--events-b4 100000] [--rate-b5 150] [--seconds-b5 60]
+              [--events-b6 1000000] [--seconds-b7 30] [--appends-b8 2000]
 
 Prints one table (figure, baseline, ratio, target, pass/fail) and writes the
 results as JSON under bench/results/, with a PNG chart of the same stem.
 Targets are those of the benchmarks issue.
 
-A benchmark is a function ``(Context) -> list[Row]`` registered in BENCHES
-(B3, B5 and B7 are to be added the same way); ``--only`` defaults to all of them.
+A benchmark is a function ``(Context) -> list[Row]`` registered in
+``_registry()``; ``--only`` defaults to all of them.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bench import chart, wrk
+from bench.auth import SECRET, admin_token, bearer
 from bench.corpus import ADMIN, Corpus
 from bench.rows import Context, Latency, Row, Series
 from bench.servers import server
@@ -92,7 +94,7 @@ def b1(ctx: Context) -> list[Row]:
             ids.write("\n".join(users))
         ours = median_of(ctx, "B1 POST /tasks", repeat, lambda: wrk.run(
             base + "/api/v1/tasks", "post_task.lua", connections=64, seconds=seconds,
-            env={"USERS_FILE": ids.name}))  # fmt: skip
+            env={"USERS_FILE": ids.name, "TOKEN": admin_token()}))  # fmt: skip
     return [
         Row("B1", "POST /tasks req/s vs bare LOCK+INSERT loop (a)", ours.requests_per_second,
             loop, ">= 60%", ours.requests_per_second >= 0.6 * loop),
@@ -134,7 +136,7 @@ def b2(ctx: Context) -> list[Row]:
         ids.write("\n".join(users))
     prefix = f"{settings.namespace}_bare"
     with server(["cli", "serve", "--port", "8813"], port=8813, ready="/health", env=env) as base:
-        wait = {"X-Min-Position": str(head)}  # serve replays the store on start
+        wait = {"X-Min-Position": str(head)} | bearer()  # serve replays the store on start
         with httpx.Client(base_url=base, timeout=30, headers=wait) as client:
             for uid in users:  # read-through fills the cache
                 while (status := client.get(f"/api/v1/users/{uid}").status_code) == 504:
@@ -148,7 +150,8 @@ def b2(ctx: Context) -> list[Row]:
         cache.mset({f"{prefix}:{u}": b for u, b in zip(users, bodies, strict=True)})
         ours = median_of(ctx, "B2 GET /users/{id}", repeat, lambda: wrk.run(
             base + "/", "get_random.lua", connections=64, seconds=seconds,
-            env={"IDS_FILE": ids.name, "PATH_PREFIX": "/api/v1/users/"}))  # fmt: skip
+            env={"IDS_FILE": ids.name, "PATH_PREFIX": "/api/v1/users/",
+                 "TOKEN": admin_token()}))  # fmt: skip
     with server(["uvicorn", "--factory", "bench.baselines:redis_app", "--port", "8814",
                  "--log-level", "warning"], port=8814, ready="/docs",
                 env=env | {"BENCH_PREFIX": prefix}) as base:  # fmt: skip
@@ -178,14 +181,17 @@ def _registry() -> dict[str, Callable[[Context], list[Row]]]:
     """Every implemented benchmark, in the order they run.
 
     B6 and B8 share one seeded corpus (ctx.corpus), so a million events are
-    seeded once. To add B3, B5 or B7, write ``def bN(ctx: Context) -> list[Row]``
-    and list it here.
+    seeded once. B5 runs after B1 to load at half of B1's measured rate. To add
+    one, write ``def bN(ctx: Context) -> list[Row]`` and list it here.
     """
+    from bench.floors import b7
     from bench.growth import b8
+    from bench.lag import b5
+    from bench.query import b3
     from bench.rebuild import b6
     from bench.relay import b4
 
-    return {"B1": b1, "B2": b2, "B4": b4, "B6": b6, "B8": b8}
+    return {"B1": b1, "B2": b2, "B3": b3, "B4": b4, "B5": b5, "B6": b6, "B7": b7, "B8": b8}
 
 
 def main() -> None:
@@ -197,6 +203,10 @@ def main() -> None:
                         help=f"comma-separated, from {', '.join(sorted(benches))}")  # fmt: skip
     parser.add_argument("--events-b4", type=int, default=100_000,
                         help="stored events the relay moves to RabbitMQ")  # fmt: skip
+    parser.add_argument("--rate-b5", type=float, default=150.0,
+                        help="B5 commands/s when B1 does not run first")  # fmt: skip
+    parser.add_argument("--seconds-b5", type=int, default=60, help="B5's load duration")
+    parser.add_argument("--seconds-b7", type=int, default=30, help="B7's mixed load duration")
     parser.add_argument("--events-b6", type=int, default=1_000_000,
                         help="stored events rebuilt (B6); B8's large size too")  # fmt: skip
     parser.add_argument("--events-b8", type=int, default=10_000,
@@ -213,7 +223,7 @@ def main() -> None:
     settings = Settings(postgres_dsn=dsn, namespace=f"bench_{suffix}", log_level="WARNING")
     env = {
         "TASKTRAIL_POSTGRES_DSN": dsn, "TASKTRAIL_NAMESPACE": settings.namespace,
-        "TASKTRAIL_LOG_LEVEL": "WARNING", "BENCH_DSN": dsn,
+        "TASKTRAIL_LOG_LEVEL": "WARNING", "BENCH_DSN": dsn, "TASKTRAIL_JWT_SECRET": SECRET,
     }  # fmt: skip
     bootstrap(settings).close()
     with psycopg.connect(dsn, autocommit=True) as conn:
@@ -256,7 +266,9 @@ def report(rows: list[Row], ctx: Context, pg: dict[str, Any], load: dict[str, An
         "machine": {"node": platform.node(), "cpus": os.cpu_count()} | load,
         "postgres": pg, "seconds": args.seconds, "repeat": args.repeat,
         "sizes": {"events_b4": args.events_b4, "events_b6": args.events_b6,
-                  "events_b8": args.events_b8, "appends_b8": args.appends_b8},
+                  "events_b8": args.events_b8, "appends_b8": args.appends_b8,
+                  "rate_b5": args.rate_b5, "seconds_b5": args.seconds_b5,
+                  "seconds_b7": args.seconds_b7},
         "corpus_seeding_seconds": round(ctx.corpus.seeding_seconds, 1),
         "rows": [asdict(r) | {"ratio": r.ratio} for r in rows],
         "latencies": [asdict(x) for x in ctx.latencies],

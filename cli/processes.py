@@ -48,10 +48,16 @@ def open_read_store(settings: Settings) -> ReadStore:
 async def open_read_side(
     settings: Settings, store: ReadStore, checkpoints: Checkpoints | None = None
 ) -> ReadSide:
-    """What queries read through: ``store`` and Redis, each behind a circuit breaker."""
+    """What queries read through: ``store`` and Redis, each behind a circuit breaker.
+
+    Projectors write through the same cache, so ``settings.cache_enabled`` turns Redis
+    off for both."""
     failures, seconds = settings.breaker_failures, settings.breaker_open_seconds
     cache = await DocumentCache.connect(
-        settings.redis_url, settings.namespace, breaker=redis_breaker(failures, seconds)
+        settings.redis_url,
+        settings.namespace,
+        breaker=redis_breaker(failures, seconds),
+        enabled=settings.cache_enabled,
     )
     guarded = GuardedReadStore(store, store_breaker(failures, seconds))
     return ReadSide(

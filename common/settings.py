@@ -47,3 +47,8 @@ class Settings(BaseSettings):
     """Consecutive failures of Redis or the read store that open its circuit breaker."""
     breaker_open_seconds: float = Field(30.0, gt=0)
     """Seconds an open breaker refuses calls before one probe may try again."""
+
+    cache_enabled: bool = True
+    """False: queries and projectors never touch Redis (every read misses, nothing is
+    written), e.g. to measure the read store alone. Turning it back on within the cache
+    TTL (5 minutes) may serve entries written before it was turned off."""

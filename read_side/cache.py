@@ -87,7 +87,10 @@ class DocumentCache:
         *,
         ttl_seconds: float = 300,
         breaker: CircuitBreaker | None = None,
+        enabled: bool = True,
     ) -> None:
+        self.enabled = enabled
+        """False: every call answers its fallback (a miss, no write) without Redis."""
         self._ttl_ms = int(ttl_seconds * 1000)
         if self._ttl_ms < 1:
             raise ValueError("ttl_seconds must be at least one millisecond")
@@ -108,6 +111,7 @@ class DocumentCache:
         *,
         ttl_seconds: float = 300,
         breaker: CircuitBreaker | None = None,
+        enabled: bool = True,
     ) -> DocumentCache:
         """Build a client that fails fast, without redis-py's retries, and probe it once.
 
@@ -125,7 +129,7 @@ class DocumentCache:
             retry=Retry(NoBackoff(), 0),
         )
         redis = Redis.from_pool(pool)
-        cache = cls(redis, namespace, ttl_seconds=ttl_seconds, breaker=breaker)
+        cache = cls(redis, namespace, ttl_seconds=ttl_seconds, breaker=breaker, enabled=enabled)
         await cache.ping()
         return cache
 
@@ -226,6 +230,8 @@ class DocumentCache:
         A write lost to an outage is remembered, and its key evicted before
         anything else once Redis answers again.
         """
+        if not self.enabled:
+            return fallback
         try:
             with self.breaker.guard():
                 if self._missed or self._missed_overflow:

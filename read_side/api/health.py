@@ -22,7 +22,8 @@ async def live() -> dict[str, str]:
 
 @router.get("/ready")
 async def ready(rs: ReadSideDep) -> dict[str, object]:
-    checks = {"redis": "ok" if await rs.cache.ping() else "down"}
+    redis = "disabled" if not rs.cache.enabled else "ok" if await rs.cache.ping() else "down"
+    checks = {"redis": redis}
     try:
         await rs.store.ping()
     except StoreUnavailable as error:
