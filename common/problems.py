@@ -14,8 +14,10 @@ import orjson
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
+from starlette.routing import Match
 
 MEDIA_TYPE = "application/problem+json"
 log = structlog.get_logger("tasktrail.problems")
@@ -41,6 +43,32 @@ class Problem(Exception):
         self.slug = slug or self.title.lower().replace(" ", "-")
         self.headers = dict(headers or {})
         self.extra = extra
+
+
+class ProblemDetails(BaseModel):
+    """The body of every error, for the OpenAPI documents; some problems add fields."""
+
+    model_config = ConfigDict(extra="allow", title="Problem")
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None
+    request_id: str | None
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` declaring these statuses as problems, so that the documents
+    tell clients (and schema checkers) what errors look like, not FastAPI's default 422."""
+    schema = ProblemDetails.model_json_schema()
+    return {
+        status: {
+            "description": HTTPStatus(status).phrase,
+            "content": {MEDIA_TYPE: {"schema": schema}},
+        }
+        for status in statuses
+    }
 
 
 def request_id_of(request_scope: Mapping[str, Any]) -> str | None:
@@ -84,10 +112,30 @@ async def _on_validation(request: Request, exc: Exception) -> Response:
     return problem_response(request.scope, problem)
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+def _allowed_methods(request: Request) -> str:
+    """Starlette's 405 names the methods of the first route matching the path only; a
+    path served by several routes (PATCH and DELETE /users/{id}) allows all of theirs."""
+    routes = request.app.router.routes
+    allowed = [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes
+        )
+    ]
+    return ", ".join(allowed)
+
+
 async def _on_http(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
-    return problem_response(request.scope, Problem(exc.status_code, detail, headers=exc.headers))
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = _allowed_methods(request)
+    return problem_response(request.scope, Problem(exc.status_code, detail, headers=headers))
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> Response:

@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from starlette.responses import Response
 
 from common.middleware import BodyLimit, HeadAsGet, RequestContext
-from common.problems import Problem, install_problem_handlers, problem_response
+from common.problems import (
+    Problem,
+    install_problem_handlers,
+    problem_response,
+    problem_responses,
+)
 from common.tokens import TokenCodec
 from read_side.api import analytics, audit, health, tasks, users
+from read_side.api.deps import only_declared_query
 from read_side.bootstrap import ReadSide
 from read_side.store import StoreUnavailable
 
 API_PREFIX = "/api/v1"
+QUERY_ERRORS = problem_responses(401, 403, 404, 413, 422, 500, 503, 504)
+"""What any query may answer besides success; every one is a problem."""
+HEALTH_ERRORS = problem_responses(413, 500, 503)
 
 
 async def _unavailable(request: Request, exc: Exception) -> Response:
@@ -34,8 +43,13 @@ def create_query_app(
     app.state.read_side = read_side
     app.state.tokens = tokens
     for router in (users.router, tasks.router, analytics.router, audit.router):
-        app.include_router(router, prefix=API_PREFIX)
-    app.include_router(health.router)
+        app.include_router(
+            router,
+            prefix=API_PREFIX,
+            responses=QUERY_ERRORS,
+            dependencies=[Depends(only_declared_query)],
+        )
+    app.include_router(health.router, responses=HEALTH_ERRORS)
     install_problem_handlers(app)
     app.add_exception_handler(StoreUnavailable, _unavailable)
     app.add_middleware(BodyLimit, limit=max_body_bytes)

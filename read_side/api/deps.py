@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Header, Query, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
+from pydantic.json_schema import SkipJsonSchema
 
 from common.problems import Problem
 from read_side.bootstrap import ReadSide
@@ -20,6 +23,31 @@ def _read_side(request: Request) -> ReadSide:
 
 
 ReadSideDep = Annotated[ReadSide, Depends(_read_side)]
+
+
+def _query_names(dependant: Dependant) -> Iterator[str]:
+    yield from (param.alias for param in dependant.query_params)
+    for dependency in dependant.dependencies:
+        yield from _query_names(dependency)
+
+
+def only_declared_query(request: Request) -> None:
+    """Refuses unknown query parameters instead of ignoring them: a misspelt filter, or
+    ``status[$ne]=x``, would otherwise quietly answer with an unfiltered list."""
+    route = request.scope.get("route")
+    declared = set(_query_names(route.dependant)) if isinstance(route, APIRoute) else set()
+    unknown = sorted(set(request.query_params) - declared)
+    if unknown:
+        raise Problem(
+            422,
+            f"unknown query parameters: {', '.join(map(repr, unknown))}",
+            slug="invalid-request",
+            title="Invalid request",
+            errors=[
+                {"loc": ["query", name], "msg": "unknown parameter", "type": "extra_forbidden"}
+                for name in unknown
+            ],
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,8 +72,12 @@ def _position_of(*projectors: str) -> Callable[..., Awaitable[int]]:
     async def position(
         read_side: ReadSideDep,
         x_min_position: Annotated[
-            int | None,
-            Header(ge=0, description="Wait until the read model has applied this position"),
+            int | SkipJsonSchema[None],
+            Header(
+                ge=0,
+                description="Wait until the read model has applied this position",
+                json_schema_extra={"minimum": 0},  # SkipJsonSchema drops ge's from the document
+            ),
         ] = None,
     ) -> int:
         checkpoints = read_side.checkpoints

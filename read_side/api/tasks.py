@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Query
+from pydantic import BeforeValidator
 from starlette.responses import Response
 
 from common.auth import Caller
@@ -20,6 +22,14 @@ from read_side.api.schemas import Page, TaskView
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
 TASKS = "tasks"
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _calendar_day(value: object) -> object:
+    """Pydantic also reads a number as a Unix time ("0" is 1970-01-01); a day is YYYY-MM-DD."""
+    if isinstance(value, str) and not _DAY.fullmatch(value):
+        raise ValueError("must be a day, as YYYY-MM-DD")
+    return value
 
 
 @router.get("/{task_id}", response_model=TaskView)
@@ -43,7 +53,11 @@ async def tasks(
     user_id: UUID | None = None,
     status: TaskStatus | None = None,
     priority: Priority | None = None,
-    due_before: Annotated[date | None, Query(description="Due strictly before this day")] = None,
+    due_before: Annotated[
+        date | None,
+        BeforeValidator(_calendar_day),
+        Query(description="Due strictly before this day"),
+    ] = None,
 ) -> Response:
     """Members see their own tasks only; admins see everyone's."""
     if not is_admin(caller):

@@ -7,10 +7,10 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Query
-from pydantic import EmailStr
 from starlette.responses import Response
 
 from common.auth import Caller
+from common.emails import Email
 from read_side.api.access import may_read, require_admin
 from read_side.api.cached import cached_document
 from read_side.api.deps import PagingDep, ReadSideDep, UsersAndTasksPosition, UsersPosition
@@ -34,7 +34,7 @@ async def user_by_username(
 
 @router.get("/by-email", response_model=UserView)
 async def user_by_email(
-    email: Annotated[EmailStr, Query()], caller: Caller, rs: ReadSideDep, position: UsersPosition
+    email: Annotated[Email, Query()], caller: Caller, rs: ReadSideDep, position: UsersPosition
 ) -> Response:
     doc = await (await rs.collection(USERS)).find_one({"_email": email.casefold()})
     if doc is None or not may_read(caller, doc["_id"]):

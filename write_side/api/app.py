@@ -5,13 +5,16 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from common.middleware import BodyLimit, RequestContext
-from common.problems import install_problem_handlers
+from common.problems import install_problem_handlers, problem_responses
 from common.tokens import TokenCodec
 from write_side.api import analytics, auth, health, tasks, users
 from write_side.api.errors import install_error_handlers
 from write_side.bootstrap import WriteSide
 
 API_PREFIX = "/api/v1"
+COMMAND_ERRORS = problem_responses(400, 401, 403, 404, 409, 412, 413, 422, 500, 503)
+"""What any command may answer besides success (400: a body that is not UTF-8)."""
+HEALTH_ERRORS = problem_responses(413, 500, 503)
 
 
 def create_command_app(
@@ -29,8 +32,8 @@ def create_command_app(
     app.state.write_side = write_side
     app.state.tokens = tokens
     for router in (auth.router, users.router, tasks.router, analytics.router):
-        app.include_router(router, prefix=API_PREFIX)
-    app.include_router(health.router)
+        app.include_router(router, prefix=API_PREFIX, responses=COMMAND_ERRORS)
+    app.include_router(health.router, responses=HEALTH_ERRORS)
     install_problem_handlers(app)
     install_error_handlers(app)
     app.add_middleware(BodyLimit, limit=write_side.settings.max_body_bytes)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from common.problems import Problem
+from common.problems import Problem, problem_responses
 from common.tokens import TokenCodec
 from write_side.api.deps import WriteSideDep
 from write_side.api.schemas import AccessToken, Login
@@ -16,11 +16,7 @@ router = APIRouter(prefix="/auth", tags=["auth"])
 _REFUSED = "the login or the password is not correct"
 
 
-@router.post(
-    "/token",
-    response_model=AccessToken,
-    responses={401: {"description": "Wrong login or password"}, 429: {"description": "Locked"}},
-)
+@router.post("/token", response_model=AccessToken, responses=problem_responses(401, 429))
 def issue_token(body: Login, request: Request, ws: WriteSideDep) -> Response:
     """Every refusal reads the same, and costs the same, whether or not the account exists."""
     kind, login = (Kind.EMAIL, body.email) if body.email else (Kind.USERNAME, body.username)

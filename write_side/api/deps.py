@@ -7,6 +7,7 @@ import re
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
+from pydantic.json_schema import SkipJsonSchema
 
 from common.auth import Caller
 from common.problems import Problem
@@ -37,9 +38,21 @@ def parse_if_match(value: str | None) -> int | None:
     return int(match.group(1))
 
 
-IfMatch = Annotated[str | None, Header(description='The version you last saw, as "N"')]
+# The patterns are documented, not enforced by FastAPI: a malformed If-Match is a failed
+# precondition (412), and a malformed Idempotency-Key a 422 of our own wording.
+IfMatch = Annotated[
+    str | SkipJsonSchema[None],
+    Header(
+        description='The version you last saw, as "N"; * for any',
+        json_schema_extra={"pattern": r'^(\*|(W/)?"?[0-9]{1,18}"?)$'},
+    ),
+]
 IdempotencyKey = Annotated[
-    str | None, Header(description="Makes a retried POST return the first result")
+    str | SkipJsonSchema[None],
+    Header(
+        description="Makes a retried POST return the first result",
+        json_schema_extra={"pattern": _IDEMPOTENCY_KEY.pattern},
+    ),
 ]
 
 

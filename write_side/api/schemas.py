@@ -10,13 +10,14 @@ import orjson
 from pydantic import (
     BaseModel,
     ConfigDict,
-    EmailStr,
     Field,
     StringConstraints,
     field_validator,
     model_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
 
+from common.emails import Email
 from events.tasks import Priority, TaskStatus
 from events.users import Role
 from write_side.domain.activity import Activity
@@ -26,8 +27,19 @@ MAX_PROPERTIES_BYTES = 16 * 1024
 Username = Annotated[
     str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9_.\-]{3,32}$")
 ]
-Email = Annotated[EmailStr, StringConstraints(max_length=254)]
 Password = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+NewPassword = Annotated[
+    Password,
+    Field(
+        description="At least 10 characters of two kinds (lower, upper, digits, symbols); "
+        "not the username or email",
+        # Documents the policy the domain enforces (write_side.domain.passwords).
+        json_schema_extra={
+            "minLength": 10,
+            "pattern": r"^(?!(?:[a-z]+|[A-Z]+|[0-9]+|[^a-zA-Z0-9]+)$)[\s\S]{10,256}$",
+        },
+    ),
+]
 FullName = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
 Bio = Annotated[str, StringConstraints(max_length=2000)]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -40,6 +52,7 @@ class _Input(BaseModel):
 
 
 def _not_null(value: object) -> object:
+    """For fields typed ``X | SkipJsonSchema[None]``: None means omitted, never sent."""
     if value is None:
         raise ValueError("may be omitted, but not null")
     return value
@@ -48,7 +61,7 @@ def _not_null(value: object) -> object:
 class UserCreate(_Input):
     email: Email
     username: Username
-    password: Password
+    password: NewPassword
     full_name: FullName | None = None
     bio: Bio | None = None
 
@@ -56,8 +69,8 @@ class UserCreate(_Input):
 class UserUpdate(_Input):
     """Omitted fields stay as they are; full_name and bio may be set to null."""
 
-    email: Email | None = None
-    username: Username | None = None
+    email: Email | SkipJsonSchema[None] = None
+    username: Username | SkipJsonSchema[None] = None
     full_name: FullName | None = None
     bio: Bio | None = None
 
@@ -70,6 +83,15 @@ class RoleChange(_Input):
 
 class Login(_Input):
     """Either username or email names the account."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "oneOf": [
+                {"required": [name], "properties": {name: {"type": "string"}}}
+                for name in ("username", "email")
+            ]
+        }
+    )
 
     username: Annotated[str, StringConstraints(min_length=1, max_length=254)] | None = None
     email: Annotated[str, StringConstraints(min_length=1, max_length=254)] | None = None
@@ -91,7 +113,7 @@ class AccessToken(BaseModel):
 
 class PasswordChange(_Input):
     current_password: Password
-    new_password: Password
+    new_password: NewPassword
 
 
 class TaskCreate(_Input):
@@ -105,11 +127,11 @@ class TaskCreate(_Input):
 class TaskUpdate(_Input):
     """Omitted fields stay as they are; description and due_date may be set to null."""
 
-    title: Title | None = None
+    title: Title | SkipJsonSchema[None] = None
     description: Description | None = None
-    priority: Priority | None = None
+    priority: Priority | SkipJsonSchema[None] = None
     due_date: date | None = None
-    status: TaskStatus | None = None
+    status: TaskStatus | SkipJsonSchema[None] = None
 
     _no_nulls = field_validator("title", "priority", "status", mode="before")(_not_null)
 
@@ -127,7 +149,11 @@ class ActivityCreate(_Input):
     @field_validator("properties")
     @classmethod
     def _bounded(cls, value: dict[str, Any]) -> dict[str, Any]:
-        if len(orjson.dumps(value)) > MAX_PROPERTIES_BYTES:
+        try:
+            encoded = orjson.dumps(value)
+        except orjson.JSONEncodeError as error:  # a TypeError, which pydantic would not catch
+            raise ValueError(f"cannot be stored as JSON: {error}") from error
+        if len(encoded) > MAX_PROPERTIES_BYTES:
             raise ValueError(f"must serialize to at most {MAX_PROPERTIES_BYTES} bytes of JSON")
         return value
 
