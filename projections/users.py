@@ -2,7 +2,9 @@
 
 Counts are recomputed from this projector's own index of tasks (task id ->
 owner, status) rather than incremented, so applying an event twice cannot
-count it twice.
+count it twice. They are recomputed once per batch for each owner whose tasks
+changed, not once per event: a rebuild replays thousands of task events per
+user.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ class UsersProjector:
 
     def __init__(self, cache: DocumentCache) -> None:
         self.cache = cache
+        self._touched: set[str] = set()
 
     def handles(self, event: PublishedEvent) -> bool:
         return event.aggregate in ("user", "task")
@@ -43,7 +46,9 @@ class UsersProjector:
         await store.collection(TASK_INDEX).create_index([("user_id", 1)])
 
     async def flush(self, store: ReadStore) -> None:
-        return None
+        touched, self._touched = self._touched, set()
+        for user_id in sorted(touched):
+            await self._recount(store, user_id)
 
     async def apply(self, event: PublishedEvent, store: ReadStore) -> None:
         if event.aggregate == "user":
@@ -127,7 +132,7 @@ class UsersProjector:
             return  # details do not change counts
         owner = await index.find_one({"_id": tid}, {"user_id": 1})
         if owner is not None:
-            await self._recount(store, owner["user_id"])
+            self._touched.add(owner["user_id"])
 
     async def _recount(self, store: ReadStore, user_id: str) -> None:
         counts = await _counts(store, user_id)
@@ -143,13 +148,12 @@ class UsersProjector:
 
 
 async def _counts(store: ReadStore, user_id: str) -> dict[str, int]:
+    """Counted here from an indexed find, which the in-process store answers from its
+    user_id index; its aggregation pipeline would scan every task."""
     counts = dict.fromkeys(TaskStatus, 0)
-    rows = await store.collection(TASK_INDEX).aggregate(
-        [
-            {"$match": {"user_id": user_id, "deleted": {"$ne": True}}},
-            {"$group": {"_id": "$status", "n": {"$sum": 1}}},
-        ]
+    rows = await store.collection(TASK_INDEX).find(
+        {"user_id": user_id, "deleted": {"$ne": True}}, projection={"status": 1}
     )
     for row in rows:
-        counts[TaskStatus(row["_id"])] = row["n"]
+        counts[TaskStatus(row["status"])] += 1
     return {str(status): n for status, n in counts.items()} | {"total": sum(counts.values())}
