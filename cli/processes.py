@@ -16,7 +16,7 @@ import structlog
 from common.settings import Settings
 from events.catalog import default_registry
 from events.codec import EventCodec
-from projections.catalog import NAMES, projector_factory
+from projections.catalog import CACHED_KINDS, NAMES, projector_factory
 from projections.runtime import CheckpointListener, ProjectionRunner
 from read_side.bootstrap import ReadSide
 from read_side.cache import DocumentCache, redis_breaker
@@ -100,6 +100,12 @@ async def background(
             dsn=settings.postgres_dsn,
         )
         running.tasks.append(asyncio.create_task(running.relay.run(running.stop), name="relay"))
+    if projectors and isinstance(store, MemoryReadStore):
+        # The projectors are about to fill a fresh in-process store, which numbers every
+        # document's _rev from 1 again; entries a previous process cached keep their
+        # higher ones and would win over every new write.
+        for kind in CACHED_KINDS:
+            await cache.evict_all(kind)
     source = PublishedLog(write_side.store, codec)
     for name in projectors:
         runner = ProjectionRunner(

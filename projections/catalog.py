@@ -14,6 +14,8 @@ from projections.users import UsersProjector
 from read_side.generations import cache_kind
 
 NAMES = ("users", "tasks", "analytics", "audit")
+CACHED_KINDS = ("user", "task")
+"""The document kinds projectors write to the cache (keys ``{namespace}:{kind}:…``)."""
 
 ProjectorFactory = Callable[[int], Projector]
 """Builds a projector whose cache writes are keyed for the given generation."""
