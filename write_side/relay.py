@@ -33,7 +33,7 @@ class Relay:
     publisher: AmqpPublisher
     dsn: str
     name: str = "relay"
-    batch_size: int = 500
+    batch_size: int = 2000
     poll_seconds: float = 1.0
     position: int = 0
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
