@@ -25,8 +25,8 @@ from read_side.memory import MemoryReadStore
 from read_side.positions import LocalCheckpoints
 from tests.faults.harness import ROWS, Row, Servers, admin, jwt_secret, passed, scale, verify
 from tests.projections.snapshots import fresh, snapshot
+from tests.support.faults import FaultyStore
 from tests.support.load import MixedLoad, Result
-from tests.support.outages import OutageStore
 from write_side.api.app import create_command_app
 from write_side.bootstrap import bootstrap
 
@@ -50,7 +50,7 @@ async def test_read_store_raises_for_five_seconds(servers: Servers) -> None:
     tokens = TokenCodec.from_settings(settings)
     write_side = await asyncio.to_thread(bootstrap, settings)
     inner = MemoryReadStore(settings.namespace)
-    store = OutageStore(inner)
+    store = FaultyStore(inner, delay=0.05)
     checkpoints = LocalCheckpoints()
     read_side = await open_read_side(settings, store, checkpoints)
     queries_app = create_query_app(read_side, tokens)
