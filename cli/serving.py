@@ -103,38 +103,33 @@ async def serve_queries(settings: Settings, host: str, port: int) -> None:
 async def serve_queries_with_projectors(settings: Settings, host: str, port: int) -> None:
     """The query API with every projector in this process, and no relay: the read store
     may then be in process, and the relay runs (and dies) on its own."""
-    tokens = open_tokens(settings)
-    write_side = open_write_side(settings)
-    store = open_read_store(settings)
-    checkpoints = LocalCheckpoints()
-    read_side = await open_read_side(settings, store, checkpoints)
-    try:
-        queries = create_query_app(read_side, tokens, max_body_bytes=settings.max_body_bytes)
-        async with background(
-            settings, write_side, store, read_side.cache, relay=False,
-            on_checkpoint=checkpoints.update,
-        ):  # fmt: skip
-            await _serve(queries, host, port)
-    finally:
-        await read_side.cache.close()
-        await store.close()
-        write_side.close()
+    await _serve_with_projectors(settings, host, port, commands=False)
 
 
 async def serve_all(settings: Settings, host: str, port: int) -> None:
     """Both APIs on one port, with the relay and every projector in this process."""
+    await _serve_with_projectors(settings, host, port, commands=True)
+
+
+async def _serve_with_projectors(
+    settings: Settings, host: str, port: int, *, commands: bool
+) -> None:
+    """The query API and every projector; with ``commands``, the command API on the same
+    port and the relay too."""
     tokens = open_tokens(settings)
     write_side = open_write_side(settings)
     store = open_read_store(settings)
     checkpoints = LocalCheckpoints()
     read_side = await open_read_side(settings, store, checkpoints)
     try:
-        queries = create_query_app(read_side, tokens, max_body_bytes=settings.max_body_bytes)
-        commands = create_command_app(write_side, tokens, docs_prefix="/commands")
+        app: ASGIApp = create_query_app(read_side, tokens, max_body_bytes=settings.max_body_bytes)
+        if commands:
+            app = CombinedApp(create_command_app(write_side, tokens, docs_prefix="/commands"), app)
         async with background(
-            settings, write_side, store, read_side.cache, on_checkpoint=checkpoints.update
-        ):
-            await _serve(CombinedApp(commands, queries), host, port)
+            settings, write_side, store, read_side.cache, relay=commands,
+            on_checkpoint=checkpoints.update,
+        ):  # fmt: skip
+            await _serve(app, host, port)
     finally:
         await read_side.cache.close()
         await store.close()
