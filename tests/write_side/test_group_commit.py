@@ -4,11 +4,11 @@ is under way share the next transaction, and a conflict fails only its own comma
 from __future__ import annotations
 
 import threading
-from functools import partial
 import time
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
 import pytest
