@@ -103,7 +103,7 @@ def relay() -> None:
 
     try:
         asyncio.run(serving.run_background(_settings(), relay=True, projectors=()))
-    except serving.StartupFailed as error:
+    except (serving.StartupFailed, serving.BackgroundDied) as error:
         raise _fail(str(error)) from None
 
 
@@ -131,7 +131,7 @@ def project(
         raise _fail(f"unknown projector(s) {', '.join(unknown)}; choose from {', '.join(NAMES)}")
     try:
         asyncio.run(serving.run_background(settings, relay=False, projectors=tuple(names or NAMES)))
-    except serving.StartupFailed as error:
+    except (serving.StartupFailed, serving.BackgroundDied) as error:
         raise _fail(str(error)) from None
 
 

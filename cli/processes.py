@@ -73,6 +73,8 @@ class Background:
     """The relay and projectors running as tasks of the current event loop."""
 
     stop: asyncio.Event = field(default_factory=asyncio.Event)
+    died: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set when a task ends on its own: its process should exit, to be restarted."""
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     relay: Relay | None = None
     runners: list[ProjectionRunner] = field(default_factory=list)
@@ -119,6 +121,8 @@ async def background(
         )
         running.runners.append(runner)
         running.tasks.append(asyncio.create_task(runner.run(running.stop), name=name))
+    for task in running.tasks:
+        task.add_done_callback(lambda done: _ended(done, running))
     try:
         yield running
     finally:
@@ -127,3 +131,12 @@ async def background(
         for task in running.tasks:
             task.cancel()
         await asyncio.gather(*running.tasks, return_exceptions=True)
+
+
+def _ended(task: asyncio.Task[None], running: Background) -> None:
+    """A relay or projector never ends unless told to: say loudly that it did."""
+    if running.stop.is_set():
+        return
+    error = None if task.cancelled() else task.exception()
+    log.error("background task ended", task=task.get_name(), error=repr(error), exc_info=error)
+    running.died.set()

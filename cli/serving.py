@@ -21,6 +21,10 @@ from write_side.api.app import create_command_app
 from write_side.bootstrap import WriteSide, bootstrap
 
 
+class BackgroundDied(Exception):
+    """A relay or projector stopped on its own; the process exits so it is restarted."""
+
+
 class StartupFailed(Exception):
     """A dependency needed at start is missing; the message says which and how to fix it."""
 
@@ -150,9 +154,20 @@ async def run_background(settings: Settings, *, relay: bool, projectors: Sequenc
     try:
         async with background(
             settings, write_side, store, read_side.cache, relay=relay, projectors=projectors
-        ):
-            await stopping.wait()
+        ) as running:
+            await _first(stopping, running.died)
+        if running.died.is_set() and not stopping.is_set():
+            raise BackgroundDied("a relay or projector task ended; see the log above")
     finally:
         await read_side.cache.close()
         await store.close()
         write_side.close()
+
+
+async def _first(*events: asyncio.Event) -> None:
+    waiters = [asyncio.ensure_future(event.wait()) for event in events]
+    try:
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()

@@ -195,6 +195,9 @@ async def run_scenario(
         await loading
         async with httpx.AsyncClient(base_url=d.queries.url, headers=headers, timeout=30) as live:
             await verify(d.settings, d.write_side, d.tokens, live, load, row, queries_may)
+        if row.mismatches or row.unclean:  # what the processes said, to tell why
+            for service in (d.relay, d.queries, d.commands):
+                row.notes.append(f"{service.name} log tail:\n{service.tail(12)}")
     return row
 
 

@@ -1,0 +1,56 @@
+"""A relay or projector that ends on its own is noticed, not left dead in a live process."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from cli.processes import background
+from common.settings import Settings
+from read_side.cache import DocumentCache
+from read_side.memory import MemoryReadStore
+from write_side.bootstrap import WriteSide
+
+
+class _Failing:
+    name = "broken"
+
+    def __getattr__(self, attribute: str) -> Callable[..., Awaitable[Any]]:
+        async def fail(*args: Any, **kwargs: Any) -> Any:
+            raise RuntimeError("a bug, not an outage")
+
+        return fail
+
+
+class Broken(MemoryReadStore):
+    """A store whose every read fails in a way no retry is meant for."""
+
+    def collection(self, name: str) -> Any:
+        return _Failing()
+
+
+async def test_a_projector_that_dies_sets_died(settings: Settings, write_side: WriteSide) -> None:
+    cache = await DocumentCache.connect(settings.redis_url, f"{settings.namespace}_died")
+    try:
+        async with background(
+            settings, write_side, Broken(), cache, relay=False, projectors=("audit",)
+        ) as running:
+            await asyncio.wait_for(running.died.wait(), timeout=10)
+    finally:
+        await cache.close()
+
+    assert running.died.is_set()
+
+
+async def test_stopping_on_purpose_is_not_dying(settings: Settings, write_side: WriteSide) -> None:
+    cache = await DocumentCache.connect(settings.redis_url, f"{settings.namespace}_died")
+    try:
+        async with background(
+            settings, write_side, MemoryReadStore(), cache, relay=True, projectors=()
+        ) as running:
+            await asyncio.sleep(0.2)
+    finally:
+        await cache.close()
+
+    assert not running.died.is_set()
