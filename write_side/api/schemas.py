@@ -42,9 +42,19 @@ NewPassword = Annotated[
 ]
 FullName = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
 Bio = Annotated[str, StringConstraints(max_length=2000)]
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+VISIBLE = r"[^\s\x1c-\x1f\x85\ufeff]"
+"""Holds a character that no whitespace stripping removes (by any of the Python, Rust
+and JavaScript definitions): in the documents a bare minLength would call "\f" valid,
+which stripping turns into the empty string."""
+Title = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=VISIBLE),
+]
 Description = Annotated[str, StringConstraints(max_length=5000)]
-Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Label = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=VISIBLE),
+]
 
 
 class _Input(BaseModel):
@@ -138,9 +148,7 @@ class TaskUpdate(_Input):
 
 class ActivityCreate(_Input):
     event_type: Label
-    event_name: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)
-    ]
+    event_name: Title
     category: Label | None = None
     user_id: UUID | None = Field(None, description="Whose activity; yours when omitted")
     properties: dict[str, Any] = Field(default_factory=dict)

@@ -142,3 +142,18 @@ async def test_an_unknown_user_id_is_a_404(commands: httpx.AsyncClient) -> None:
     response = await commands.patch(f"{USERS}/{uuid.uuid4()}", json={"bio": "b"})
 
     assert is_problem(response, 404)
+
+
+@pytest.mark.parametrize("blank", ["\f", "\x1c", "\x85", "\ufeff", " \t "])
+async def test_a_label_of_whitespace_alone_is_a_422_the_document_predicts(
+    commands: httpx.AsyncClient, blank: str
+) -> None:
+    """Found by schemathesis: "\\f" met the documented minLength, then stripping left ""."""
+    schema = (await commands.get("/openapi.json")).json()
+    label = schema["components"]["schemas"]["ActivityCreate"]["properties"]["event_type"]
+    body = {"event_type": blank, "event_name": "click"}
+
+    response = await commands.post("/api/v1/analytics/events", json=body)
+
+    assert is_problem(response, 422)
+    assert "pattern" in label
