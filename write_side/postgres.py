@@ -46,6 +46,7 @@ from write_side.event_store import (
 EVENTS_TABLE = "stored_events"
 IDEMPOTENCY_TABLE = "idempotency_keys"
 POSITIONS_TABLE = "positions"
+_SCHEMA_LOCK = int.from_bytes(hashlib.sha256(b"tasktrail schema").digest()[:8], "big", signed=True)
 
 _insert_events = PostgresApplicationRecorder.insert_events.__wrapped__
 _select_events = PostgresAggregateRecorder.select_events.__wrapped__
@@ -197,8 +198,15 @@ class PostgresEventStore:
         self.recorder = _Recorder(datastore)
 
     def create_tables(self) -> None:
-        with unavailable_as_store_error():
-            self.recorder.create_table()
+        """One process at a time: PostgreSQL's CREATE ... IF NOT EXISTS is not safe
+        against itself, and two processes starting together (a relay and a query
+        server) failed with "tuple concurrently updated"."""
+        with unavailable_as_store_error(), self.datastore.get_connection() as conn:
+            conn.execute("SELECT pg_advisory_lock(%s)", (_SCHEMA_LOCK,))
+            try:
+                self.recorder.create_table()
+            finally:
+                conn.execute("SELECT pg_advisory_unlock(%s)", (_SCHEMA_LOCK,))
 
     def close(self) -> None:
         self.datastore.close()
