@@ -16,6 +16,7 @@ from enum import Enum
 from typing import Any, Literal, cast
 from uuid import UUID
 
+import orjson
 from psycopg.sql import SQL, Identifier
 
 from events.base import DomainEvent
@@ -111,28 +112,29 @@ def events_by_correlation(
 
     The correlation id lives inside the stored JSON, which has no index, so this
     scans the events table: fine for an operator tool, never for a request path.
+    It looks for the bytes ``"correlation_id":"<id>"`` rather than parsing each row
+    as jsonb, which fails for the whole table once any event holds a \\u0000
+    (PostgreSQL's text cannot); candidates are then checked decoded.
     """
+    needle = b'"correlation_id":' + orjson.dumps(correlation_id)
     query = SQL(
         "SELECT originator_id, originator_version, notification_id, topic, state FROM {}.{} "
-        "WHERE convert_from(state, 'UTF8')::jsonb -> 'meta' ->> 'correlation_id' = %s "
-        "ORDER BY notification_id LIMIT %s"
+        "WHERE position(%s in state) > 0 ORDER BY notification_id LIMIT %s"
     ).format(Identifier(store.datastore.schema), Identifier(EVENTS_TABLE))
     with unavailable_as_store_error(), store.datastore.get_connection() as conn:
-        rows = conn.execute(query, (correlation_id, limit)).fetchall()
+        rows = conn.execute(query, (needle, limit)).fetchall()
     decode = store.codec.decode
-    return [
-        _entry(
-            store,
-            decode(
-                type_name=row["topic"],
-                state=bytes(row["state"]),
-                stream_id=UUID(str(row["originator_id"])),
-                stream_version=row["originator_version"],
-                position=row["notification_id"],
-            ),
+    found = [
+        decode(
+            type_name=row["topic"],
+            state=bytes(row["state"]),
+            stream_id=UUID(str(row["originator_id"])),
+            stream_version=row["originator_version"],
+            position=row["notification_id"],
         )
         for row in rows
     ]
+    return [_entry(store, e) for e in found if e.correlation_id == correlation_id]
 
 
 def _entry(store: PostgresEventStore, envelope: Envelope[Any]) -> AuditEntry:

@@ -257,3 +257,22 @@ def test_correlation_honours_the_limit_and_unknown_ids(
 
     assert first_two == everything[:2]
     assert events_by_correlation(write_side.store, f"unknown-{uuid.uuid4()}") == []
+
+
+def test_correlation_survives_an_event_holding_a_nul_character(write_side: WriteSide) -> None:
+    """PostgreSQL text cannot hold \\u0000, so parsing every row as jsonb failed for the
+    whole table once one title held it (schemathesis sent one)."""
+    owner = uuid.uuid4()
+    name = unique()
+    write_side.users.register(
+        RegisterUser(owner, f"{name}@example.com", name, PASSWORD), as_admin("nul-owner")
+    )
+    request = f"nul-{uuid.uuid4().hex}"
+    task = uuid.uuid4()
+    write_side.tasks.create(
+        CreateTask(task, owner, "nul \x00 inside", None, Priority.LOW, None), as_admin(request)
+    )
+
+    found = events_by_correlation(write_side.store, request)
+
+    assert [(e.stream_id, e.type) for e in found] == [(task, "task.created")]
