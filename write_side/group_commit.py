@@ -70,9 +70,6 @@ class GroupCommit:
         self._mutex = threading.Lock()
         self._queued: list[_Append] = []
         self._leading = False
-        self.groups = 0
-        self.grouped = 0
-        """Commands appended, and the transactions that did it: their ratio is the gain."""
 
     def load(self, stream_id: UUID, *, up_to_version: int | None = None) -> list[Envelope[Any]]:
         return self.store.load(stream_id, up_to_version=up_to_version)
@@ -116,8 +113,6 @@ class GroupCommit:
                     self._leading = False
 
     def _commit(self, group: list[_Append]) -> None:
-        self.groups += 1
-        self.grouped += len(group)
         if len(group) > 1:
             try:
                 results = self.store.append_many([(a.envelopes, a.idempotency) for a in group])
