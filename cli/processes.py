@@ -58,6 +58,7 @@ async def open_read_side(
         settings.namespace,
         breaker=redis_breaker(failures, seconds),
         enabled=settings.cache_enabled,
+        timeout_seconds=settings.redis_timeout,
     )
     guarded = GuardedReadStore(store, store_breaker(failures, seconds))
     return ReadSide(

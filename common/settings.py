@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     breaker_open_seconds: float = Field(30.0, gt=0)
     """Seconds an open breaker refuses calls before one probe may try again."""
 
+    redis_timeout: float = Field(0.25, gt=0)
+    """Seconds a cache call may take (including the wait for a pooled connection) before
+    the query falls through to the read store; short, because the cache is only a shortcut."""
+
     cache_enabled: bool = True
     """False: queries and projectors never touch Redis (every read misses, nothing is
     written), e.g. to measure the read store alone. Turning it back on within the cache

@@ -29,7 +29,6 @@ from read_side.breaker import CircuitBreaker, CircuitOpen
 
 T = TypeVar("T")
 
-_SOCKET_TIMEOUT = 0.25
 _MAX_CONNECTIONS = 50
 _SCAN_BATCH = 500
 _MAX_MISSED = 100_000
@@ -112,6 +111,7 @@ class DocumentCache:
         ttl_seconds: float = 300,
         breaker: CircuitBreaker | None = None,
         enabled: bool = True,
+        timeout_seconds: float = 0.25,
     ) -> DocumentCache:
         """Build a client that fails fast, without redis-py's retries, and probe it once.
 
@@ -123,9 +123,9 @@ class DocumentCache:
         pool = BlockingConnectionPool.from_url(
             url,
             max_connections=_MAX_CONNECTIONS,
-            timeout=_SOCKET_TIMEOUT,
-            socket_connect_timeout=_SOCKET_TIMEOUT,
-            socket_timeout=_SOCKET_TIMEOUT,
+            timeout=timeout_seconds,
+            socket_connect_timeout=timeout_seconds,
+            socket_timeout=timeout_seconds,
             retry=Retry(NoBackoff(), 0),
         )
         redis = Redis.from_pool(pool)
