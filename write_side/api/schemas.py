@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Union
 from uuid import UUID
 
 import orjson
@@ -16,6 +16,7 @@ from pydantic import (
     model_validator,
 )
 from pydantic.json_schema import SkipJsonSchema
+from typing_extensions import TypeAliasType
 
 from common.emails import Email
 from events.tasks import Priority, TaskStatus
@@ -55,6 +56,17 @@ Label = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=VISIBLE),
 ]
+
+_SAFE_INTEGER = 2**53 - 1
+PropertyNumber = Field(ge=-_SAFE_INTEGER, le=_SAFE_INTEGER)
+"""Numbers within ±(2⁵³−1), which every JSON reader holds exactly (RFC 7493), BSON and
+the event codec included; one bound for integers and floats keeps the rule simple.
+(A 64-bit bound would not survive the OpenAPI document, which writes bounds as floats.)"""
+PropertyValue = TypeAliasType(
+    "PropertyValue",
+    "Union[str, bool, Annotated[int, PropertyNumber], Annotated[float, PropertyNumber],"
+    " list[PropertyValue], dict[str, PropertyValue], None]",
+)
 
 
 class _Input(BaseModel):
@@ -151,19 +163,40 @@ class ActivityCreate(_Input):
     event_name: Title
     category: Label | None = None
     user_id: UUID | None = Field(None, description="Whose activity; yours when omitted")
-    properties: dict[str, Any] = Field(default_factory=dict)
+    properties: dict[str, PropertyValue] = Field(
+        default_factory=dict,
+        description="Any JSON object of at most 16 kB; numbers within ±(2⁵³−1)",
+    )
     source_service: Label | None = None
 
-    @field_validator("properties")
+    @field_validator("properties", mode="before")
     @classmethod
-    def _bounded(cls, value: dict[str, Any]) -> dict[str, Any]:
+    def _storable(cls, value: object) -> object:
+        """One clear message for what the event codec or BSON can't hold, before the
+        type's own checks, whose union would list every JSON type that didn't match."""
         try:
             encoded = orjson.dumps(value)
         except orjson.JSONEncodeError as error:  # a TypeError, which pydantic would not catch
             raise ValueError(f"cannot be stored as JSON: {error}") from error
         if len(encoded) > MAX_PROPERTIES_BYTES:
             raise ValueError(f"must serialize to at most {MAX_PROPERTIES_BYTES} bytes of JSON")
+        if not _numbers_in_range(value):
+            raise ValueError("numbers must be finite and within ±(2⁵³−1)")
         return value
+
+
+def _numbers_in_range(value: object) -> bool:
+    """Whether every number in ``value`` is within ±(2⁵³−1) (orjson has already bounded
+    the depth)."""
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return True
+    if isinstance(value, int | float):
+        return -_SAFE_INTEGER <= value <= _SAFE_INTEGER  # False for NaN
+    if isinstance(value, dict):
+        return all(_numbers_in_range(item) for item in value.values())
+    if isinstance(value, list):
+        return all(_numbers_in_range(item) for item in value)
+    return True
 
 
 class _Public(BaseModel):

@@ -62,6 +62,37 @@ async def test_properties_nested_within_the_codecs_reach_are_accepted(
     assert response.status_code == 201, response.text
 
 
+@pytest.mark.parametrize(
+    "number", ["-13790242373771075584", "9007199254740992", "1e20", "NaN"]
+)
+async def test_numbers_beyond_what_json_holds_exactly_are_refused_wherever_they_nest(
+    commands: httpx.AsyncClient, number: str
+) -> None:
+    """Found by schemathesis: the document allows any JSON number unless it says otherwise."""
+    properties = b'{"a":{"b":[null,' + number.encode() + b"]}}"
+
+    response = await commands.post(EVENTS, content=_event(properties), headers=JSON)
+
+    assert is_problem(response, 422), response.text
+    assert "2⁵³" in response.text or "64-bit" in response.text
+
+
+async def test_numbers_at_the_bounds_are_accepted(commands: httpx.AsyncClient) -> None:
+    properties = b'{"low":-9007199254740991,"high":9007199254740991,"f":-1.5e15}'
+
+    response = await commands.post(EVENTS, content=_event(properties), headers=JSON)
+
+    assert response.status_code == 201, response.text
+
+
+async def test_the_document_bounds_property_numbers(commands: httpx.AsyncClient) -> None:
+    schema = (await commands.get("/openapi.json")).json()
+    value = schema["components"]["schemas"]["PropertyValue"]["anyOf"]
+    numbers = [branch for branch in value if branch.get("type") in ("integer", "number")]
+
+    assert numbers and all(branch["maximum"] == 2**53 - 1 for branch in numbers)
+
+
 async def test_properties_with_many_keys_are_refused(commands: httpx.AsyncClient) -> None:
     properties = {f"k{i}": i for i in range(20_000)}  # ~250 kB: under the body limit
     body = {"event_type": "click", "event_name": "wide", "properties": properties}
