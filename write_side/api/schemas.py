@@ -59,7 +59,7 @@ Label = Annotated[
 
 _SAFE_INTEGER = 2**53 - 1
 PropertyNumber = Field(ge=-_SAFE_INTEGER, le=_SAFE_INTEGER)
-"""Numbers within ±(2⁵³−1), which every JSON reader holds exactly (RFC 7493), BSON and
+"""Numbers within ±(2⁵³-1), which every JSON reader holds exactly (RFC 7493), BSON and
 the event codec included; one bound for integers and floats keeps the rule simple.
 (A 64-bit bound would not survive the OpenAPI document, which writes bounds as floats.)"""
 PropertyValue = TypeAliasType(
@@ -165,7 +165,7 @@ class ActivityCreate(_Input):
     user_id: UUID | None = Field(None, description="Whose activity; yours when omitted")
     properties: dict[str, PropertyValue] = Field(
         default_factory=dict,
-        description="Any JSON object of at most 16 kB; numbers within ±(2⁵³−1)",
+        description="Any JSON object of at most 16 kB; numbers within ±(2⁵³-1)",
     )
     source_service: Label | None = None
 
@@ -181,12 +181,12 @@ class ActivityCreate(_Input):
         if len(encoded) > MAX_PROPERTIES_BYTES:
             raise ValueError(f"must serialize to at most {MAX_PROPERTIES_BYTES} bytes of JSON")
         if not _numbers_in_range(value):
-            raise ValueError("numbers must be finite and within ±(2⁵³−1)")
+            raise ValueError("numbers must be finite and within ±(2⁵³-1)")
         return value
 
 
 def _numbers_in_range(value: object) -> bool:
-    """Whether every number in ``value`` is within ±(2⁵³−1) (orjson has already bounded
+    """Whether every number in ``value`` is within ±(2⁵³-1) (orjson has already bounded
     the depth)."""
     if isinstance(value, bool) or value is None or isinstance(value, str):
         return True
