@@ -17,7 +17,7 @@ _bearer = HTTPBearer(
 )
 
 
-def _claims(
+async def _claims(  # async: a sync dependency would cost a worker-thread hop per request
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Claims:

@@ -17,7 +17,7 @@ from read_side.bootstrap import ReadSide
 MAX_OFFSET = 1_000_000
 
 
-def _read_side(request: Request) -> ReadSide:
+async def _read_side(request: Request) -> ReadSide:
     read_side: ReadSide = request.app.state.read_side
     return read_side
 
@@ -31,9 +31,11 @@ def _query_names(dependant: Dependant) -> Iterator[str]:
         yield from _query_names(dependency)
 
 
-def only_declared_query(request: Request) -> None:
+async def only_declared_query(request: Request) -> None:
     """Refuses unknown query parameters instead of ignoring them: a misspelt filter, or
     ``status[$ne]=x``, would otherwise quietly answer with an unfiltered list."""
+    if not request.query_params:
+        return
     route = request.scope.get("route")
     declared = set(_query_names(route.dependant)) if isinstance(route, APIRoute) else set()
     unknown = sorted(set(request.query_params) - declared)
@@ -56,7 +58,7 @@ class Paging:
     offset: int
 
 
-def _paging(
+async def _paging(
     limit: Annotated[int, Query(ge=1, le=100, description="Items per page")] = 20,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Items to skip")] = 0,
 ) -> Paging:

@@ -21,7 +21,7 @@ _ETAG = re.compile(r'^(?:W/)?"?(\d{1,18})"?$')
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 
 
-def _write_side(request: Request) -> WriteSide:
+async def _write_side(request: Request) -> WriteSide:
     write_side: WriteSide = request.app.state.write_side
     return write_side
 
