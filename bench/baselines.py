@@ -15,6 +15,8 @@ from psycopg_pool import AsyncConnectionPool
 from redis.asyncio import Redis
 from starlette.responses import Response
 
+from common.telemetry import TELEMETRY_OFF
+
 PAYLOAD = b"x" * 400
 """About the size of a stored TaskCreated event."""
 
@@ -29,7 +31,7 @@ def insert_app() -> FastAPI:
         yield
         await pool.close()
 
-    app = FastAPI(lifespan=lifespan)
+    app = FastAPI(lifespan=lifespan, telemetry=TELEMETRY_OFF)
 
     @app.post("/insert")
     async def insert(request: Request) -> Response:
@@ -45,7 +47,7 @@ def redis_app() -> FastAPI:
     """B2 baseline: one Redis GET per request, returned as the body."""
     redis = Redis.from_url(os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/0"))
     prefix = os.environ["BENCH_PREFIX"]
-    app = FastAPI()
+    app = FastAPI(telemetry=TELEMETRY_OFF)
 
     @app.get("/get/{key}")
     async def get(key: str) -> Response:

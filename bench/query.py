@@ -23,6 +23,7 @@ from bench import wrk
 from bench.auth import admin_token, bearer
 from bench.rows import Context, Row
 from bench.servers import server
+from common.telemetry import TELEMETRY_OFF
 from events.tasks import TaskStatus
 from read_side.memory import MemoryReadStore
 from read_side.store import Document, public_view
@@ -54,7 +55,7 @@ def store_app() -> FastAPI:
         await users.insert_many([user_document(uid) for uid in ids])
         yield
 
-    app = FastAPI(lifespan=lifespan)
+    app = FastAPI(lifespan=lifespan, telemetry=TELEMETRY_OFF)
 
     @app.get("/get/{uid}")
     async def get(uid: str) -> Response:

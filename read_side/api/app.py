@@ -12,6 +12,7 @@ from common.problems import (
     problem_response,
     problem_responses,
 )
+from common.telemetry import TELEMETRY_OFF
 from common.tokens import TokenCodec
 from read_side.api import analytics, audit, health, tasks, users
 from read_side.api.deps import only_declared_query
@@ -36,6 +37,7 @@ def create_query_app(
     read_side: ReadSide, tokens: TokenCodec, *, max_body_bytes: int = 1_048_576
 ) -> FastAPI:
     app = FastAPI(
+        telemetry=TELEMETRY_OFF,
         title="tasktrail queries",
         version="1",
         description="Reads the read models only; X-Min-Position gives read-your-writes.",

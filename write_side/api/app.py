@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from common.middleware import BodyLimit, RequestContext
 from common.problems import install_problem_handlers, problem_responses
+from common.telemetry import TELEMETRY_OFF
 from common.tokens import TokenCodec
 from write_side.api import analytics, auth, health, tasks, users
 from write_side.api.errors import install_error_handlers
@@ -22,6 +23,7 @@ def create_command_app(
 ) -> FastAPI:
     """``docs_prefix`` moves /docs and /openapi.json, to share a port with the query app."""
     app = FastAPI(
+        telemetry=TELEMETRY_OFF,
         docs_url=f"{docs_prefix}/docs",
         redoc_url=None,
         openapi_url=f"{docs_prefix}/openapi.json",
