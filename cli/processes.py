@@ -20,6 +20,7 @@ from projections.catalog import CACHED_KINDS, NAMES, projector_factory
 from projections.runtime import CheckpointListener, ProjectionRunner
 from read_side.bootstrap import ReadSide
 from read_side.cache import DocumentCache, redis_breaker
+from read_side.generations import CurrentGenerations
 from read_side.guarded_store import GuardedReadStore, store_breaker
 from read_side.memory import MemoryReadStore
 from read_side.mongo import MongoReadStore
@@ -61,11 +62,15 @@ async def open_read_side(
         timeout_seconds=settings.redis_timeout,
     )
     guarded = GuardedReadStore(store, store_breaker(failures, seconds))
+    if checkpoints is not None:  # projectors in this process announce their generations
+        return ReadSide(guarded, cache, checkpoints, breakers=(guarded.breaker, cache.breaker))
+    generations = CurrentGenerations(guarded)
     return ReadSide(
         guarded,
         cache,
-        checkpoints or StoreCheckpoints(guarded),
+        StoreCheckpoints(guarded, generations=generations),
         breakers=(guarded.breaker, cache.breaker),
+        shared_generations=generations,
     )
 
 

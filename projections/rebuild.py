@@ -66,6 +66,8 @@ class Rebuild:
     batch_size: int = 1000
     switch_timeout: float = 10.0
     grace_seconds: float = 1.0
+    """Seconds between the switch and dropping the old generation: longer than the
+    0.25 s for which query processes may still resolve it (CurrentGenerations)."""
     sample: int = 100
     on_phase: Callable[[str], None] = lambda phase: None
 

@@ -36,7 +36,8 @@ from read_side.store import ReadStore, StoreUnavailable
 
 log = structlog.get_logger("tasktrail.projector")
 
-CheckpointListener = Callable[[str, int], None]
+CheckpointListener = Callable[[str, int, int], None]
+"""Told (projector, generation, position) after each stored checkpoint and each switch."""
 BROKER_TIMEOUT = 10.0
 """Seconds any one exchange with RabbitMQ (connect, declare, a confirmed publish) may take."""
 
@@ -260,7 +261,7 @@ class ProjectionRunner:
 
     def _announce(self) -> None:
         if self.on_checkpoint is not None:
-            self.on_checkpoint(self.name, self.position)
+            self.on_checkpoint(self.name, self.generation, self.position)
 
 
 async def _next_batch(

@@ -10,7 +10,9 @@ is ever served from a new one.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import asyncio
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -101,6 +103,65 @@ class Generations:
         except DuplicateKey:  # another switch won the race
             return False
         return result.matched > 0 or result.upserted
+
+
+class CurrentGenerations:
+    """The current generation of each projection, as queries resolve it.
+
+    Read from the store at most once per ``ttl`` seconds, so that a query the cache
+    answers costs no store round trip (py-spy put this lookup at 24% of a cached
+    query's time). A switch is seen within ``ttl``: the rebuild waits longer than that
+    before it drops the old generation, and generations only move forward, so a
+    query never reads an older generation than the checkpoint it waited for.
+    Concurrent callers share one read; ``ttl=0`` reads every time.
+
+    ``announced`` gives the generation a projector in this process has switched to,
+    which wins over an older one read before the switch: an in-process checkpoint
+    board is not per generation, so it must not show a position that the resolved
+    generation does not hold.
+    """
+
+    def __init__(
+        self,
+        store: ReadStore,
+        ttl: float = 0.25,
+        clock: Callable[[], float] = time.monotonic,
+        announced: Callable[[str], int | None] = lambda projection: None,
+    ) -> None:
+        self._generations = Generations(store)
+        self._announced = announced
+        self.store = store
+        self._ttl = ttl
+        self._clock = clock
+        self._known: dict[str, tuple[float, int]] = {}
+        self._reading: dict[str, asyncio.Future[int]] = {}
+
+    async def current(self, projection: str) -> int:
+        announced = self._announced(projection) or 0
+        known = self._known.get(projection)
+        if known is not None and self._clock() < known[0]:
+            return max(known[1], announced)
+        reading = self._reading.get(projection)
+        if reading is None:
+            reading = asyncio.ensure_future(self._read(projection))
+            self._reading[projection] = reading
+            reading.add_done_callback(lambda done: self._settle(projection, done))
+        read = await asyncio.shield(reading)  # one caller's cancellation is not everyone's
+        return max(read, announced)
+
+    async def view(self, projection: str) -> GenerationView:
+        return GenerationView(self.store, await self.current(projection))
+
+    async def _read(self, projection: str) -> int:
+        expires = self._clock() + self._ttl
+        generation = await self._generations.current(projection)
+        self._known[projection] = (expires, generation)
+        return generation
+
+    def _settle(self, projection: str, done: asyncio.Future[int]) -> None:
+        self._reading.pop(projection, None)
+        if not done.cancelled():
+            done.exception()  # retrieved here too, in case every caller was cancelled
 
 
 def _current_is(projection: str, generation: int) -> Mapping[str, Any]:

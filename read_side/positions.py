@@ -11,12 +11,16 @@ import asyncio
 import time
 from typing import Protocol
 
-from read_side.generations import Generations
+from read_side.generations import CurrentGenerations
 from read_side.store import ReadStore
 
 
 class Checkpoints(Protocol):
     async def position(self, projector: str) -> int: ...
+
+    def generation(self, projector: str) -> int | None:
+        """The generation a projector in this process last announced; None if unknown."""
+        ...
 
     async def wait(self, projector: str, at_least: int, within: float) -> int:
         """The projector's position once it reaches ``at_least``, or when time is up."""
@@ -26,16 +30,23 @@ class Checkpoints(Protocol):
 class LocalCheckpoints:
     def __init__(self) -> None:
         self._positions: dict[str, int] = {}
+        self._generations: dict[str, int] = {}
         self._changed = asyncio.Event()
 
-    def update(self, projector: str, position: int) -> None:
-        """Called by in-process projectors after each stored checkpoint."""
+    def update(self, projector: str, generation: int, position: int) -> None:
+        """Called by in-process projectors after each stored checkpoint and each switch.
+        The generation is recorded first: a query that sees the new position must read
+        the generation that holds it."""
+        self._generations[projector] = max(generation, self._generations.get(projector, 0))
         self._positions[projector] = max(position, self._positions.get(projector, 0))
         changed, self._changed = self._changed, asyncio.Event()
         changed.set()
 
     async def position(self, projector: str) -> int:
         return self._positions.get(projector, 0)
+
+    def generation(self, projector: str) -> int | None:
+        return self._generations.get(projector)
 
     async def wait(self, projector: str, at_least: int, within: float) -> int:
         deadline = time.monotonic() + within
@@ -53,9 +64,18 @@ class LocalCheckpoints:
 class StoreCheckpoints:
     """Reads the checkpoint of the projection's current generation."""
 
-    def __init__(self, store: ReadStore, poll_seconds: float = 0.01) -> None:
-        self.generations = Generations(store)
+    def __init__(
+        self,
+        store: ReadStore,
+        poll_seconds: float = 0.01,
+        generations: CurrentGenerations | None = None,
+    ) -> None:
+        self.generations = generations or CurrentGenerations(store)
         self.poll_seconds = poll_seconds
+
+    def generation(self, projector: str) -> int | None:
+        """No projector runs here; the store's generation document is the only source."""
+        return None
 
     async def position(self, projector: str) -> int:
         view = await self.generations.view(projector)

@@ -146,7 +146,7 @@ async def rebuilt_queries(
     for name in NAMES:
         projector = projector_factory(name, NoCache())(0)
         await projector.setup(fresh)
-        checkpoints.update(name, await replay(Applier(projector, fresh, source)))
+        checkpoints.update(name, 0, await replay(Applier(projector, fresh, source)))
     namespace = f"fresh_{uuid.uuid4().hex[:10]}"
     cache = await DocumentCache.connect(settings.redis_url, namespace)
     app = create_query_app(ReadSide(fresh, cache, checkpoints), tokens)
