@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
@@ -20,6 +21,8 @@ from common.settings import Settings
 ALGORITHM = "HS256"
 ISSUER = "tasktrail"
 MIN_SECRET_LENGTH = 32
+VERIFIED_TOKENS = 10_000
+"""Verified tokens remembered per process; past this many the memory starts over."""
 
 
 class InvalidToken(Exception):
@@ -38,13 +41,26 @@ class Claims:
 
 
 class TokenCodec:
-    """Issues and verifies tokens with one secret; build one per process and share it."""
+    """Issues and verifies tokens with one secret; build one per process and share it.
 
-    def __init__(self, secret: str, *, lifetime: timedelta) -> None:
+    A client sends the same token with every request for its lifetime, so each
+    verified token is remembered until it expires: py-spy put PyJWT's decoding (two
+    base64 and JSON decodes and an HMAC) at 14% of a cached query's time.
+    """
+
+    def __init__(
+        self,
+        secret: str,
+        *,
+        lifetime: timedelta,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         if len(secret) < MIN_SECRET_LENGTH:
             raise WeakSecret(f"a signing secret needs at least {MIN_SECRET_LENGTH} characters")
         self._secret = secret
         self.lifetime = lifetime
+        self._clock = clock
+        self._verified: dict[str, Claims] = {}
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TokenCodec:
@@ -73,6 +89,18 @@ class TokenCodec:
         return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
 
     def verify(self, token: str) -> Claims:
+        claims = self._verified.get(token)
+        if claims is None:
+            claims = self._decode(token)
+            if len(self._verified) >= VERIFIED_TOKENS:
+                self._verified.clear()
+            self._verified[token] = claims
+        if claims.expires_at <= self._clock():
+            self._verified.pop(token, None)
+            raise InvalidToken("Signature has expired")
+        return claims
+
+    def _decode(self, token: str) -> Claims:
         try:
             claims = jwt.decode(
                 token,

@@ -55,6 +55,29 @@ def test_a_token_that_is_not_ours_and_current_is_refused(token: str) -> None:
         codec.verify(token)
 
 
+def test_a_remembered_token_is_refused_once_it_expires() -> None:
+    now = [datetime.now(UTC)]
+    remembering = TokenCodec(SECRET, lifetime=timedelta(minutes=15), clock=lambda: now[0])
+    token = remembering.issue(uuid.uuid4(), "admin", now=now[0])
+    assert remembering.verify(token).role == "admin"
+
+    now[0] += timedelta(minutes=15, seconds=1)
+
+    with pytest.raises(InvalidToken):
+        remembering.verify(token)
+
+
+def test_a_token_altered_after_a_good_one_was_remembered_is_refused() -> None:
+    token = codec.issue(uuid.uuid4(), "member")
+    codec.verify(token)
+    header, payload, signature = token.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=="))
+    forged = base64.urlsafe_b64encode(json.dumps(claims | {"role": "admin"}).encode())
+
+    with pytest.raises(InvalidToken):
+        codec.verify(f"{header}.{forged.rstrip(b'=').decode()}.{signature}")
+
+
 def test_production_refuses_to_start_without_a_strong_secret() -> None:
     with pytest.raises(WeakSecret):
         TokenCodec.from_settings(Settings(env="production"))
