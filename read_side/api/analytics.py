@@ -37,7 +37,7 @@ async def summary_of_user(
     if not may_read(caller, user_id):
         raise not_found(f"no activity recorded for user {user_id}", position)
     doc = await (await rs.collection("analytics", "activity_summaries")).find_one(
-        {"_id": str(user_id)}
+        {"_id": str(user_id), "user_id": {"$exists": True}}  # not one only marked stale
     )
     if doc is None:
         raise not_found(f"no activity recorded for user {user_id}", position)
