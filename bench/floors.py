@@ -19,8 +19,8 @@ from pathlib import Path
 
 import httpx
 
-from bench.clients import client, percentile, register
-from bench.rows import Context, Latency, Row, Series
+from bench.clients import client, describe, percentile, register
+from bench.rows import Context, Latency, Row, Series, own_database
 from bench.servers import server
 from write_side.passwords import Argon2Hasher
 
@@ -63,10 +63,6 @@ def _rss_mb(port: int) -> float:
         except OSError:
             continue
     raise RuntimeError(f"no process serves port {port}")
-
-
-def _describe(errors: Counter[str]) -> str:
-    return ", ".join(f"{n} x {kind}" for kind, n in errors.most_common()) or "none"
 
 
 async def _registrations(base: str) -> tuple[list[str], list[float], Counter[str], float]:
@@ -149,6 +145,7 @@ async def _mixed(base: str, users: list[str], seconds: int, port: int) -> tuple[
     return mix, [at - start for at in done_at]
 
 
+@own_database
 def b7(ctx: Context) -> list[Row]:
     """Seed floors: 50 clients x 10 registrations, then 30 s of mixed load."""
     seconds = ctx.args.seconds_b7
@@ -176,7 +173,7 @@ def b7(ctx: Context) -> list[Row]:
     growth = end - low
     total = CLIENTS * EACH
     return [
-        Row("B7", f"(a) users registered of {total} (errors: {_describe(signup_errors)})",
+        Row("B7", f"(a) users registered of {total} (errors: {describe(signup_errors)})",
             len(users), total, "all", len(users) == total and not signup_errors),
         Row("B7", "(a) registrations/s vs argon2 ceiling (cores / hash s)", rate, ceiling,
             ">= 50%", rate >= 0.5 * ceiling),
@@ -184,7 +181,7 @@ def b7(ctx: Context) -> list[Row]:
         Row("B7", "(b) mixed load p95 ms", p95, 0, "< 200 ms", p95 < 200),
         Row("B7", f"(b) queries/s (and {mix.commands / seconds:.0f} commands/s)", queries, 0,
             "> 1,000", queries > 1000),
-        Row("B7", f"(b) errors ({_describe(mix.errors)})", mix.errors.total(), 0, "0",
+        Row("B7", f"(b) errors ({describe(mix.errors)})", mix.errors.total(), 0, "0",
             not mix.errors),
         Row("B7", f"(b) server RSS growth MB (start {mix.rss_mb[0]:.0f}, low {low:.0f}, "
             f"end {end:.0f})", growth, 0, "< 100 MB", growth < 100),

@@ -21,7 +21,7 @@ from starlette.responses import Response
 
 from bench import wrk
 from bench.auth import admin_token, bearer
-from bench.rows import Context, Row
+from bench.rows import Context, Row, own_database
 from bench.servers import server
 from common.telemetry import TELEMETRY_OFF
 from events.tasks import TaskStatus
@@ -67,6 +67,7 @@ def store_app() -> FastAPI:
     return app
 
 
+@own_database
 def b3(ctx: Context) -> list[Row]:
     """GET /api/v1/users/{id} with the cache disabled, random ids over 10,000 users."""
     from bench.suite import median_of, seed_users

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
+import functools
+import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
-from bench.corpus import Corpus
+import psycopg
+
+from bench.corpus import ADMIN, Corpus
 from common.settings import Settings
 
 
@@ -55,3 +62,37 @@ class Context:
     """The seeded database B6 and B8 share, grown on first use."""
     latencies: list[Latency] = field(default_factory=list)
     series: list[Series] = field(default_factory=list)
+
+
+@contextlib.contextmanager
+def isolated(ctx: Context, label: str) -> Iterator[Context]:
+    """The run's context with a database and namespace of ``label``'s own, dropped after.
+
+    ``tasktrail serve`` replays the whole store into its in-process read models on
+    start; on the shared database it would replay every earlier benchmark's events,
+    and measure that replay instead of the load.
+    """
+    from write_side.bootstrap import bootstrap
+
+    name = f"{ctx.settings.namespace}_{label}_{uuid.uuid4().hex[:4]}"
+    dsn = ctx.dsn.rsplit("/", 1)[0] + f"/{name}"
+    settings = ctx.settings.model_copy(update={"postgres_dsn": dsn, "namespace": name})
+    env = ctx.env | {"TASKTRAIL_POSTGRES_DSN": dsn, "TASKTRAIL_NAMESPACE": name,
+                     "BENCH_DSN": dsn}  # fmt: skip
+    bootstrap(settings).close()
+    try:
+        yield dataclasses.replace(ctx, settings=settings, dsn=dsn, env=env)
+    finally:
+        with psycopg.connect(ADMIN, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def own_database(bench: Callable[[Context], list[Row]]) -> Callable[[Context], list[Row]]:
+    """Runs ``bench`` in an ``isolated`` context named after it."""
+
+    @functools.wraps(bench)
+    def run(ctx: Context) -> list[Row]:
+        with isolated(ctx, bench.__name__) as own:
+            return bench(own)
+
+    return run

@@ -13,9 +13,9 @@ import httpx
 
 
 @contextmanager
-def server(args: list[str], *, port: int, ready: str, env: dict[str, str]) -> Iterator[str]:
+def server(args: list[str], *, port: int, ready: str | None, env: dict[str, str]) -> Iterator[str]:
     """Runs ``python -m ARGS`` until the block ends; yields its base URL once ``ready``
-    answers."""
+    answers, or (``ready=None``, for a process without HTTP) once it has run 2 s."""
     process = subprocess.Popen(
         [sys.executable, "-m", *args], env=os.environ | env,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -23,7 +23,11 @@ def server(args: list[str], *, port: int, ready: str, env: dict[str, str]) -> It
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
-        while True:
+        if ready is None:
+            time.sleep(2)
+            if process.poll() is not None:
+                raise RuntimeError(f"{' '.join(args)} did not start")
+        while ready is not None:
             try:
                 if httpx.get(base + ready, timeout=1).status_code < 500:
                     break

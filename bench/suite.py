@@ -38,7 +38,7 @@ from rich.table import Table
 from bench import chart, wrk
 from bench.auth import SECRET, admin_token, bearer
 from bench.corpus import ADMIN, Corpus
-from bench.rows import Context, Latency, Row, Series
+from bench.rows import Context, Latency, Row, Series, own_database
 from bench.servers import server
 from common.settings import Settings
 from events.envelope import Envelope
@@ -128,6 +128,7 @@ def seed_users(settings: Settings, n: int) -> tuple[list[str], int]:
     return ids, head
 
 
+@own_database
 def b2(ctx: Context) -> list[Row]:
     """GET /api/v1/users/{id}, random ids over 10,000 users, from the cache."""
     env, settings, seconds, repeat = ctx.env, ctx.settings, ctx.args.seconds, ctx.args.repeat
