@@ -17,9 +17,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import h11
 import httpx
 
 from bench.clients import client, describe, percentile, register
+from bench.http import Connection
 from bench.rows import Context, Latency, Row, Series, own_database
 from bench.servers import server
 from write_side.passwords import Argon2Hasher
@@ -92,40 +94,58 @@ async def _registrations(base: str) -> tuple[list[str], list[float], Counter[str
 
 
 async def _mixed(base: str, users: list[str], seconds: int, port: int) -> tuple[Mix, list[float]]:
-    """(b): each worker loops 45% GET user, 45% GET task, 5% POST task, 5% PATCH task."""
+    """(b): each worker loops 45% GET user, 45% GET task, 5% POST task, 5% PATCH task,
+    over a keep-alive connection of its own (bench/http.py: httpx's pool was the
+    bottleneck, not the server)."""
     mix, done_at = Mix(), []
 
-    async def request(api: httpx.AsyncClient) -> None:
+    async def request(api: Connection) -> None:
         roll = random.random()
         if roll < 0.45 or (roll < 0.9 and not mix.tasks):
-            answer = await api.get(f"/api/v1/users/{random.choice(users)}")
+            user = random.choice(users)
+            method, answer = "GET", await api.request("GET", f"/api/v1/users/{user}")
         elif roll < 0.9:
             task, position = random.choice(mix.tasks)
-            answer = await api.get(f"/api/v1/tasks/{task}", headers={"X-Min-Position": position})
+            method, answer = (
+                "GET",
+                await api.request(
+                    "GET", f"/api/v1/tasks/{task}", headers={"X-Min-Position": position}
+                ),
+            )
         elif roll < 0.95 or not mix.tasks:
-            answer = await api.post("/api/v1/tasks", json={"user_id": random.choice(users),
-                                                           "title": "b7"})  # fmt: skip
-            if answer.status_code == 201:
-                mix.tasks.append((answer.json()["id"], answer.headers["x-event-position"]))
+            method, answer = (
+                "POST",
+                await api.request(
+                    "POST", "/api/v1/tasks", json={"user_id": random.choice(users), "title": "b7"}
+                ),
+            )
+            if answer.status == 201:
+                created = answer.json()
+                assert isinstance(created, dict)
+                mix.tasks.append((created["id"], answer.headers["x-event-position"]))
         else:
-            answer = await api.patch(f"/api/v1/tasks/{random.choice(mix.tasks)[0]}",
-                                     json={"priority": random.choice(["low", "high"])})  # fmt: skip
-        if answer.status_code >= 300:
-            mix.errors[str(answer.status_code)] += 1
-        elif answer.request.method == "GET":
+            method, answer = "PATCH", await api.request(
+                "PATCH", f"/api/v1/tasks/{random.choice(mix.tasks)[0]}",
+                json={"priority": random.choice(["low", "high"])},
+            )  # fmt: skip
+        if answer.status >= 300:
+            mix.errors[str(answer.status)] += 1
+        elif method == "GET":
             mix.queries += 1
         else:
             mix.commands += 1
 
-    async def worker(api: httpx.AsyncClient, deadline: float) -> None:
+    async def worker(deadline: float) -> None:
+        api = Connection(base)
         while (sent := time.perf_counter()) < deadline:
             try:
                 await request(api)
-            except httpx.HTTPError as error:
+            except (OSError, h11.ProtocolError) as error:
                 mix.errors[type(error).__name__] += 1
             done = time.perf_counter()
             mix.latencies_ms.append((done - sent) * 1000)
             done_at.append(done)
+        await api.close()
 
     async def sample_rss(deadline: float) -> None:
         while time.perf_counter() < deadline:
@@ -133,15 +153,16 @@ async def _mixed(base: str, users: list[str], seconds: int, port: int) -> tuple[
             await asyncio.sleep(1)
         mix.rss_mb.append(_rss_mb(port))
 
-    async with client(base) as api:
-        for _ in range(20):  # tasks to read and PATCH from the start
-            await request(api)
-        mix.queries = mix.commands = 0
-        mix.latencies_ms.clear()
-        start = time.perf_counter()
-        await asyncio.gather(
-            sample_rss(start + seconds), *(worker(api, start + seconds) for _ in range(WORKERS))
-        )
+    warm = Connection(base)
+    for _ in range(20):  # tasks to read and PATCH from the start
+        await request(warm)
+    await warm.close()
+    mix.queries = mix.commands = 0
+    mix.latencies_ms.clear()
+    start = time.perf_counter()
+    await asyncio.gather(
+        sample_rss(start + seconds), *(worker(start + seconds) for _ in range(WORKERS))
+    )
     return mix, [at - start for at in done_at]
 
 
