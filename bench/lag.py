@@ -64,8 +64,9 @@ async def _command(
     sent = time.perf_counter()
     try:
         if create:
-            answer = await api.request("POST", "/api/v1/tasks",
-                                       json={"user_id": random.choice(users), "title": title})
+            answer = await api.request(
+                "POST", "/api/v1/tasks", json={"user_id": random.choice(users), "title": title}
+            )
         else:
             answer = await api.request("PATCH", f"/api/v1/tasks/{random.choice(tally.tasks)}",
                                        json={"title": title})  # fmt: skip
@@ -93,9 +94,7 @@ async def _command(
     tally.done_at.append(visible)
 
 
-async def _open_loop(
-    commands: str, queries: str, rate: float, seconds: int
-) -> tuple[Tally, float]:
+async def _open_loop(commands: str, queries: str, rate: float, seconds: int) -> tuple[Tally, float]:
     """IN_FLIGHT workers, each with its own connections, take commands as they fall due;
     a command no worker is free for waits, and its wait is recorded as lateness."""
     tally = Tally()
