@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, cast
 from uuid import UUID
+from weakref import WeakKeyDictionary
 
 import psycopg
 from eventsourcing.persistence import (
@@ -33,6 +35,7 @@ from psycopg import errors as pg_errors
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
+from psycopg_pool import ConnectionPool
 
 from events.codec import EventCodec
 from events.envelope import Envelope
@@ -66,13 +69,42 @@ def ensure_database(dsn: str) -> None:
             conn.execute(SQL("CREATE DATABASE {}").format(Identifier(name)))
 
 
+class PingWhenIdle:
+    """The pool's pre-ping, for connections that sat idle only.
+
+    Under load a pooled connection is taken again within milliseconds, and pinging it
+    each time (the library's ``pre_ping``) was a second round trip per query: py-spy
+    put it at 30% of B1's worker-thread time. A connection left unused for ``idle``
+    seconds may have been cut by a server restart or a firewall, so it is pinged
+    before use; one broken while in use fails its query, which the library retries
+    on a fresh connection.
+    """
+
+    def __init__(self, idle: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.idle = idle
+        self._clock = clock
+        self._returned: WeakKeyDictionary[psycopg.Connection[Any], float] = WeakKeyDictionary()
+
+    def check(self, conn: psycopg.Connection[Any]) -> None:
+        if self._clock() - self._returned.get(conn, float("-inf")) > self.idle:
+            ConnectionPool.check_connection(conn)
+
+    def returned(self, conn: psycopg.Connection[Any]) -> None:
+        self._returned[conn] = self._clock()
+
+
 class _Datastore(PostgresDatastore):
     """The library's datastore plus a statement timeout on every pooled connection, so
-    that no query (a relay read, an audit) can hang on a stuck server or a lock."""
+    that no query (a relay read, an audit) can hang on a stuck server or a lock, and a
+    pre-ping for idle connections only."""
 
     def __init__(self, *args: Any, statement_timeout: float, **kwargs: Any) -> None:
         self.statement_timeout = statement_timeout
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, pre_ping=False, **kwargs)
+        # The library builds the pool itself and offers only an every-time pre-ping.
+        self.pings = PingWhenIdle()
+        self.pool._check = self.pings.check
+        self.pool._reset = self.pings.returned
 
     def after_connect_func(self) -> Callable[[psycopg.Connection[Any]], None]:
         configure = super().after_connect_func()
@@ -95,7 +127,7 @@ def datastore_from_dsn(
     timeout: float,
     lock_timeout: int,
     statement_timeout: float = 30.0,
-) -> PostgresDatastore:
+) -> _Datastore:
     """``timeout`` bounds both the wait for a pooled connection and opening a new one."""
     params = conninfo_to_dict(dsn)
     datastore = _Datastore(
@@ -109,7 +141,6 @@ def datastore_from_dsn(
         connect_timeout=timeout,
         lock_timeout=lock_timeout,
         idle_in_transaction_session_timeout=10,
-        pre_ping=True,
         statement_timeout=statement_timeout,
     )
     connect_args = datastore.pool.kwargs

@@ -144,10 +144,10 @@ async def test_a_flush_the_store_breaks_midway_is_completed_by_the_batch_again(
     projector = AnalyticsProjector()
     await applied(projector, failing, *batch)
     with pytest.raises(StoreUnavailable):
-        await projector.flush(failing)  # type: ignore[arg-type]
+        await projector.flush(failing)
 
     await applied(projector, failing, *batch)  # not acknowledged, so delivered again
-    await projector.flush(failing)  # type: ignore[arg-type]
+    await projector.flush(failing)
 
     assert public(await summary(store)) == EXPECTED
     assert (await summary(store, other))["total_events"] == 1

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 import psycopg
 import pytest
 from psycopg.conninfo import make_conninfo
 from psycopg.sql import SQL, Identifier
+from psycopg_pool import ConnectionPool
 
 from events.base import DomainEvent
 from events.envelope import Envelope
@@ -17,7 +20,7 @@ from events.users import UserRegistered
 from tests.conftest import BASE_DSN
 from write_side.bootstrap import WriteSide
 from write_side.event_store import ConcurrencyConflict, IdempotencyKeyTaken, IdempotencyRecord
-from write_side.postgres import ensure_database
+from write_side.postgres import datastore_from_dsn, ensure_database
 
 
 def envelope(event: DomainEvent, stream_id: uuid.UUID, version: int) -> Envelope[DomainEvent]:
@@ -127,3 +130,30 @@ def test_positions_are_stored_per_reader(write_side: WriteSide) -> None:
     write_side.store.set_position(name, 42)
     write_side.store.set_position(name, 43)
     assert write_side.store.get_position(name) == 43
+
+
+def test_a_pooled_connection_is_pinged_only_after_sitting_idle(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pings: list[object] = []
+    ping = ConnectionPool.check_connection
+
+    def counted(conn: psycopg.Connection[Any]) -> None:
+        pings.append(conn)
+        ping(conn)
+
+    monkeypatch.setattr(ConnectionPool, "check_connection", staticmethod(counted))
+    datastore = datastore_from_dsn(BASE_DSN, pool_size=1, max_overflow=0, timeout=3, lock_timeout=5)
+    datastore.pool.open(wait=True)
+    try:
+        for _ in range(5):
+            with datastore.get_connection() as conn:
+                conn.execute("SELECT 1")
+        assert len(pings) == 1, "only the new connection, not each reuse"
+
+        time.sleep(datastore.pings.idle + 0.1)
+        with datastore.get_connection() as conn:
+            conn.execute("SELECT 1")
+        assert len(pings) == 2, "pinged after sitting idle"
+    finally:
+        datastore.pool.close()
