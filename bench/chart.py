@@ -57,9 +57,11 @@ def _latencies(ax: Axes, latencies: list[Latency]) -> None:
 
 
 def _over_time(ax: Axes, series: list[Series], x_label: str, title: str) -> None:
-    for s in series:
+    colors = plt.get_cmap("tab20").colors  # 10 default colours repeat past ten series
+    for i, s in enumerate(series):
         start = 1  # runs are counted from 1; a per-second sample covers the second before
-        ax.plot(range(start, start + len(s.values)), s.values, marker="o", markersize=3,
+        ax.plot(range(start, start + len(s.values)), s.values, marker="os^v"[i // 10 % 4],
+                markersize=3, color=colors[i % len(colors)],
                 label=f"{s.label} ({s.unit})")  # fmt: skip
     longest = max(len(s.values) for s in series)
     if longest <= 10:  # a few runs: whole numbers, and room around a single one
@@ -67,7 +69,12 @@ def _over_time(ax: Axes, series: list[Series], x_label: str, title: str) -> None
         ax.set_xlim(0.5, longest + 0.5)
     ax.set_xlabel(x_label)
     ax.set_ylabel("per second")
-    ax.set_ylim(bottom=0)
+    positive = [v for s in series for v in s.values if v > 0]
+    if positive and max(positive) > 20 * min(positive):  # e.g. a scan beside req/s
+        ax.set_yscale("log")
+        ax.set_ylabel("per second (log scale)")
+    else:
+        ax.set_ylim(bottom=0)
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
