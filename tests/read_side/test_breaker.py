@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from read_side.breaker import BreakerState, CircuitBreaker, CircuitOpen
+from tests.support.clock import Clock
 
 
 class Down(Exception):
@@ -15,14 +16,6 @@ class Down(Exception):
 
 class Refused(Exception):
     """The dependency answered with an error: not an outage."""
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture

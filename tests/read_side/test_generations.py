@@ -11,15 +11,8 @@ from read_side.generations import CurrentGenerations, Generations, physical
 from read_side.memory import MemoryReadStore
 from read_side.positions import StoreCheckpoints
 from read_side.store import StoreUnavailable
+from tests.support.clock import Clock
 from tests.support.faults import FaultyStore
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
