@@ -16,6 +16,7 @@ from common.telemetry import TELEMETRY_OFF
 from common.tokens import TokenCodec
 from read_side.api import analytics, audit, health, tasks, users
 from read_side.api.deps import only_declared_query
+from read_side.api.fast_path import DocumentFastPath
 from read_side.bootstrap import ReadSide
 from read_side.store import StoreUnavailable
 
@@ -34,8 +35,13 @@ async def _unavailable(request: Request, exc: Exception) -> Response:
 
 
 def create_query_app(
-    read_side: ReadSide, tokens: TokenCodec, *, max_body_bytes: int = 1_048_576
+    read_side: ReadSide,
+    tokens: TokenCodec,
+    *,
+    max_body_bytes: int = 1_048_576,
+    fast_path: bool = True,
 ) -> FastAPI:
+    """``fast_path=False`` leaves every request to the routes; tests compare the two."""
     app = FastAPI(
         telemetry=TELEMETRY_OFF,
         title="tasktrail queries",
@@ -54,6 +60,8 @@ def create_query_app(
     app.include_router(health.router, responses=HEALTH_ERRORS)
     install_problem_handlers(app)
     app.add_exception_handler(StoreUnavailable, _unavailable)
+    if fast_path:
+        app.add_middleware(DocumentFastPath, read_side=read_side, tokens=tokens, prefix=API_PREFIX)
     app.add_middleware(BodyLimit, limit=max_body_bytes)
     app.add_middleware(HeadAsGet)
     app.add_middleware(RequestContext)
