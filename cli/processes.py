@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 
 import structlog
@@ -96,8 +96,10 @@ async def background(
     relay: bool = True,
     projectors: Sequence[str] = NAMES,
     on_checkpoint: CheckpointListener | None = None,
+    on_replayed: Callable[[], None] | None = None,
 ) -> AsyncIterator[Background]:
-    """Runs the relay and the named projectors until the block exits, then stops them."""
+    """Runs the relay and the named projectors until the block exits, then stops them.
+    ``on_replayed`` runs whenever a projector has replayed the event store."""
     codec = EventCodec(default_registry())
     running = Background()
     if relay:
@@ -124,6 +126,7 @@ async def background(
             amqp_url=settings.rabbitmq_url,
             namespace=settings.namespace,
             on_checkpoint=on_checkpoint,
+            on_replayed=on_replayed,
         )
         running.runners.append(runner)
         running.tasks.append(asyncio.create_task(runner.run(running.stop), name=name))

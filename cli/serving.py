@@ -13,6 +13,7 @@ from starlette.types import ASGIApp
 
 from cli.asgi import CombinedApp
 from cli.processes import background, open_read_side, open_read_store
+from common.heap import freeze_long_lived
 from common.settings import Settings
 from common.tokens import TokenCodec, WeakSecret
 from read_side.api.app import create_query_app
@@ -69,6 +70,7 @@ async def _serve(app: ASGIApp, host: str, port: int) -> None:
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )  # fmt: skip
     previous = {sig: signal.signal(sig, _noted) for sig in (signal.SIGINT, signal.SIGTERM)}
+    freeze_long_lived()  # all that is built now lives as long as the process
     try:
         await uvicorn.Server(config).serve()
     finally:
@@ -131,7 +133,7 @@ async def _serve_with_projectors(
             app = CombinedApp(create_command_app(write_side, tokens, docs_prefix="/commands"), app)
         async with background(
             settings, write_side, store, read_side.cache, relay=commands,
-            on_checkpoint=checkpoints.update,
+            on_checkpoint=checkpoints.update, on_replayed=freeze_long_lived,
         ):  # fmt: skip
             await _serve(app, host, port)
     finally:
@@ -153,7 +155,13 @@ async def run_background(settings: Settings, *, relay: bool, projectors: Sequenc
     read_side = await open_read_side(settings, store)
     try:
         async with background(
-            settings, write_side, store, read_side.cache, relay=relay, projectors=projectors
+            settings,
+            write_side,
+            store,
+            read_side.cache,
+            relay=relay,
+            projectors=projectors,
+            on_replayed=freeze_long_lived,
         ) as running:
             await _first(stopping, running.died)
         if running.died.is_set() and not stopping.is_set():

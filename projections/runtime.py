@@ -72,7 +72,10 @@ class ProjectionRunner:
         attempts: int = 3,
         idle_check_seconds: float = 0.25,
         on_checkpoint: CheckpointListener | None = None,
+        on_replayed: Callable[[], None] | None = None,
     ) -> None:
+        """``on_replayed`` runs after each replay of the event store, when the read
+        model has just grown in bulk (see common.heap)."""
         self.name = name
         self.factory = factory
         self.store = store
@@ -88,6 +91,7 @@ class ProjectionRunner:
         self.attempts = attempts
         self.idle_check_seconds = idle_check_seconds
         self.on_checkpoint = on_checkpoint
+        self.on_replayed = on_replayed
         self.position = 0
 
     def _applier(self, generation: int) -> Applier:
@@ -114,6 +118,7 @@ class ProjectionRunner:
         log.info("projector switched generation", projector=self.name, generation=wanted)
         self.applier, self.generation, self.position = applier, wanted, position
         self._announce()
+        self._replayed()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Consumes until ``stop`` is set, reconnecting with backoff. On stop the batch
@@ -161,6 +166,7 @@ class ProjectionRunner:
                 on_failure=self._dead_letters_for(channel, self.applier),
             )
             self._announce()
+            self._replayed()
             inbox: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
             await queue.consume(inbox.put)
             log.info("projector consuming", projector=self.name, queue=self.queue)
@@ -262,6 +268,10 @@ class ProjectionRunner:
     def _announce(self) -> None:
         if self.on_checkpoint is not None:
             self.on_checkpoint(self.name, self.generation, self.position)
+
+    def _replayed(self) -> None:
+        if self.on_replayed is not None:
+            self.on_replayed()
 
 
 async def _next_batch(

@@ -54,3 +54,27 @@ async def test_stopping_on_purpose_is_not_dying(settings: Settings, write_side: 
         await cache.close()
 
     assert not running.died.is_set()
+
+
+async def test_each_projector_says_when_it_has_replayed(
+    settings: Settings, write_side: WriteSide
+) -> None:
+    cache = await DocumentCache.connect(settings.redis_url, f"{settings.namespace}_replayed")
+    replayed: list[str] = []
+    both = asyncio.Event()
+
+    def note() -> None:
+        replayed.append("once")
+        if len(replayed) == 2:
+            both.set()
+
+    try:
+        async with background(
+            settings, write_side, MemoryReadStore("replayed"), cache, relay=False,
+            projectors=("users", "tasks"), on_replayed=note,
+        ):  # fmt: skip
+            await asyncio.wait_for(both.wait(), timeout=30)
+    finally:
+        await cache.close()
+
+    assert replayed == ["once", "once"]
