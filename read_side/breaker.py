@@ -13,9 +13,9 @@ single probe, which is less to trust than any of them.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from enum import StrEnum
+from types import TracebackType
 
 
 class BreakerState(StrEnum):
@@ -78,22 +78,9 @@ class CircuitBreaker:
         """What a health check reports."""
         return {"state": self.state.value, "consecutive_failures": self._consecutive_failures}
 
-    @contextmanager
-    def guard(self) -> Iterator[None]:
+    def guard(self) -> _Guard:
         """Runs the block if the breaker allows it, and records how it ended."""
-        self._enter()
-        try:
-            yield
-        except self._failures:
-            self._record_failure()
-            raise
-        except Exception:
-            self._record_success()
-            raise
-        except BaseException:  # cancelled: says nothing about the dependency
-            self._probing = False
-            raise
-        self._record_success()
+        return _Guard(self)
 
     def _enter(self) -> None:
         if self._opened_at is None:
@@ -116,3 +103,32 @@ class CircuitBreaker:
         if self._probing or self._consecutive_failures >= self.failure_threshold:
             self._opened_at = self._clock()
         self._probing = False
+
+
+class _Guard:
+    """``CircuitBreaker.guard``'s context manager; a class, as it wraps every cache call
+    on the hot path, and a generator-based one costs several times as much."""
+
+    __slots__ = ("_breaker",)
+
+    def __init__(self, breaker: CircuitBreaker) -> None:
+        self._breaker = breaker
+
+    def __enter__(self) -> None:
+        self._breaker._enter()
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        breaker = self._breaker
+        if kind is None:
+            breaker._record_success()
+        elif issubclass(kind, breaker._failures):
+            breaker._record_failure()
+        elif issubclass(kind, Exception):
+            breaker._record_success()
+        else:  # cancelled: says nothing about the dependency
+            breaker._probing = False

@@ -25,21 +25,24 @@ async def cached_document(
 ) -> Response:
     """``collection`` is also the projection's name (users, tasks). A document the
     caller may not see (``visible`` says False) is answered as missing."""
-    missing = not_found(f"{kind} {id} does not exist", position)
     view = await read_side.view(collection)
     physical_kind = cache_kind(kind, view.generation)
     hit = await read_side.cache.get(physical_kind, id)
     if hit is not None:
         if hit.body is None:  # a tombstone: deleted
-            raise missing
+            raise _missing(kind, id, position)
         if visible is not None and not visible(orjson.loads(hit.body)):
-            raise missing
+            raise _missing(kind, id, position)
         return json_body(hit.body, position)
     doc = await view.collection(collection).find_one({"_id": id})
     if doc is None:
-        raise missing
+        raise _missing(kind, id, position)
     body = orjson.dumps(public_view(doc))
     await read_side.cache.put(physical_kind, id, doc["_rev"], body)
     if visible is not None and not visible(doc):
-        raise missing
+        raise _missing(kind, id, position)
     return json_body(body, position)
+
+
+def _missing(kind: str, id: str, position: int) -> Exception:
+    return not_found(f"{kind} {id} does not exist", position)
