@@ -24,6 +24,7 @@ from pathlib import Path
 
 from bench.corpus import drop_database, seed
 from bench.rows import Context, Row, Series
+from common.heap import freeze_long_lived
 from common.logging import configure_logging
 from common.settings import Settings
 from events.catalog import default_registry
@@ -85,6 +86,7 @@ async def measure_here(dsn: str, name: str, batch_size: int) -> Measured:
             rebuild = Rebuild(
                 name, projector_factory(name, NoCache()), MemoryReadStore(f"bench_{name}"), log,
                 batch_size=batch_size, switch_timeout=0, grace_seconds=0,
+                after_batch=freeze_long_lived,  # as cli/rebuild.py does
             )  # fmt: skip
             report = await rebuild.run()
             events, seconds = report.events, report.seconds

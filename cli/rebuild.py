@@ -19,6 +19,7 @@ from rich.progress import (
 from rich.table import Table
 
 from cli.processes import open_read_side, open_read_store
+from common.heap import freeze_long_lived
 from common.settings import Settings
 from events.catalog import default_registry
 from events.codec import EventCodec
@@ -64,6 +65,7 @@ async def rebuild_all(
                     # in process, no live projector can share this store to take the switch
                     switch_timeout=0 if in_process else 10,
                     grace_seconds=0 if in_process else 1,
+                    after_batch=freeze_long_lived,
                 )
                 reports.append(await _run(rebuild, write_side, dry_run, console))
     finally:

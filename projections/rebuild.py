@@ -70,6 +70,9 @@ class Rebuild:
     0.25 s for which query processes may still resolve it (CurrentGenerations)."""
     sample: int = 100
     on_phase: Callable[[str], None] = lambda phase: None
+    after_batch: Callable[[], None] = lambda: None
+    """Runs after each batch replayed into the new generation; the rebuilding process
+    freezes its heap there (common.heap), as the read model grows in bulk."""
 
     async def run(
         self, *, dry_run: bool = False, progress: Progress | None = None
@@ -90,7 +93,7 @@ class Rebuild:
         started = time.monotonic()
 
         self.on_phase("replaying")
-        counted = Tally()
+        counted = Tally(self.after_batch)
         position = await replay(
             applier, batch_size=self.batch_size, progress=counted.wrap(progress)
         )
@@ -144,14 +147,16 @@ class Rebuild:
 class Tally:
     """Counts applied events across the replays of one rebuild, for its report."""
 
-    def __init__(self) -> None:
+    def __init__(self, after_batch: Callable[[], None]) -> None:
         self.events = 0
+        self.after_batch = after_batch
 
     def wrap(self, progress: Progress | None) -> Progress:
         base = self.events
 
         def report(position: int, applied: int) -> None:
             self.events = base + applied
+            self.after_batch()
             if progress is not None:
                 progress(position, self.events)
 

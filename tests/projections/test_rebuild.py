@@ -73,13 +73,18 @@ async def test_rebuild_while_writing_and_reading(system: System, write_side: Wri
     await warmed.wait()
     before = await Generations(system.store).current("users")
 
-    report = await rebuild_of(system, write_side, "users", batch_size=20, grace_seconds=0.2).run()
+    batches: list[None] = []
+    report = await rebuild_of(
+        system, write_side, "users", batch_size=20, grace_seconds=0.2,
+        after_batch=lambda: batches.append(None),
+    ).run()  # fmt: skip
     writes_during = len(known)
     await asyncio.sleep(0.3)
     stop.set()
     await asyncio.gather(*workers)
 
     assert report.switched_by == "the live projector"
+    assert len(batches) >= -(-report.events // 20), "after_batch runs after every batch"
     assert await Generations(system.store).current("users") == before + 1
     assert len(known) > writes_during > 5, "the writer kept writing throughout"
     assert failures == [], "no query failed or missed a user that exists"
