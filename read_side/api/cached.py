@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 from starlette.responses import Response
 
+from common.problems import Problem
 from read_side.api.responses import json_body, not_found
 from read_side.bootstrap import ReadSide
 from read_side.generations import cache_kind
@@ -44,5 +45,5 @@ async def cached_document(
     return json_body(body, position)
 
 
-def _missing(kind: str, id: str, position: int) -> Exception:
+def _missing(kind: str, id: str, position: int) -> Problem:
     return not_found(f"{kind} {id} does not exist", position)
