@@ -18,8 +18,8 @@ from typing import Any
 
 import aio_pika
 from aio_pika.abc import AbstractConnection, AbstractIncomingMessage
-from aio_pika.connection import make_url
 
+from common.amqp import connect
 from events.codec import EventCodec
 from events.published import PublishedEvent
 from projections.applier import Applier, ApplyFailed
@@ -247,15 +247,7 @@ async def _taken(
 async def _connected(
     amqp_url: str, connect_seconds: float = 10
 ) -> AsyncIterator[AbstractConnection]:
-    """aio_pika.connect, but a failed attempt is closed too, not left to a __del__ that
-    schedules the close on whatever loop is current when it is collected."""
-    connection = aio_pika.Connection(make_url(amqp_url))
-    try:
-        await connection.connect(timeout=connect_seconds)
-    except BaseException:
-        await connection.close()
-        raise
-    async with connection:
+    async with await connect(amqp_url, connect_seconds) as connection:
         yield connection
 
 

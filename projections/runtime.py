@@ -24,6 +24,7 @@ import orjson
 import structlog
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage
 
+from common.amqp import connect
 from common.retrying import until_stopped
 from events.codec import EventCodec
 from events.published import PublishedEvent
@@ -144,7 +145,7 @@ class ProjectionRunner:
                 await self._consume(stop)
 
     async def _consume(self, stop: asyncio.Event) -> None:
-        connection = await aio_pika.connect(self.amqp_url, timeout=BROKER_TIMEOUT)
+        connection = await connect(self.amqp_url, BROKER_TIMEOUT)
         lost = asyncio.Event()
         connection.close_callbacks.add(lambda *_: lost.set())
         async with connection:

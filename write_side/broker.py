@@ -10,6 +10,7 @@ import aio_pika
 import orjson
 from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractExchange
 
+from common.amqp import connect
 from events.published import PublishedEvent
 
 
@@ -50,7 +51,7 @@ class AmqpPublisher:
 
     async def _ready(self) -> AbstractExchange:
         if self._exchange is None:
-            self._connection = await aio_pika.connect(self.url, timeout=self.timeout)
+            self._connection = await connect(self.url, self.timeout)
             self._channel = await self._connection.channel(publisher_confirms=True)
             self._exchange = await self._channel.declare_exchange(
                 self.exchange_name, aio_pika.ExchangeType.TOPIC, durable=True
