@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import aio_pika
-from aio_pika.abc import AbstractConnection, AbstractIncomingMessage
+from aio_pika.abc import AbstractIncomingMessage
 
 from common.amqp import connect
 from events.codec import EventCodec
@@ -73,7 +73,7 @@ async def count_dead_letters(
 ) -> dict[str, int]:
     """How many messages each projector's dead-letter queue holds."""
     counts = dict.fromkeys(projectors, 0)
-    async with _connected(amqp_url, connect_seconds) as connection:
+    async with await connect(amqp_url, connect_seconds) as connection:
         for name in projectors:
             # a passive declare of a missing queue closes its channel: one channel each
             async with await connection.channel() as channel:
@@ -224,7 +224,7 @@ async def _taken(
     amqp_url: str, namespace: str, projector: str
 ) -> AsyncIterator[list[tuple[AbstractIncomingMessage, DeadLetter]]]:
     """Every message of the queue, unacknowledged; what the caller does not ack goes back."""
-    async with _connected(amqp_url) as connection:
+    async with await connect(amqp_url, 10) as connection:
         channel = await connection.channel()
         try:
             queue = await channel.declare_queue(
@@ -241,14 +241,6 @@ async def _taken(
         for message, _ in taken:
             if not message.processed:
                 await message.nack(requeue=True)
-
-
-@asynccontextmanager
-async def _connected(
-    amqp_url: str, connect_seconds: float = 10
-) -> AsyncIterator[AbstractConnection]:
-    async with await connect(amqp_url, connect_seconds) as connection:
-        yield connection
 
 
 def _dead_letter(message: AbstractIncomingMessage, projector: str) -> DeadLetter:

@@ -145,7 +145,8 @@ class Rebuild:
 
 
 class Tally:
-    """Counts applied events across the replays of one rebuild, for its report."""
+    """Counts applied events across the replays of one rebuild, for its report, and
+    runs the rebuild's ``after_batch`` as each batch is counted."""
 
     def __init__(self, after_batch: Callable[[], None]) -> None:
         self.events = 0

@@ -78,9 +78,29 @@ class CircuitBreaker:
         """What a health check reports."""
         return {"state": self.state.value, "consecutive_failures": self._consecutive_failures}
 
-    def guard(self) -> _Guard:
-        """Runs the block if the breaker allows it, and records how it ended."""
-        return _Guard(self)
+    def guard(self) -> CircuitBreaker:
+        """Runs the block if the breaker allows it, and records how it ended. The breaker
+        is its own context manager (it keeps no state per call): a generator-based one
+        costs several times as much, and it wraps every cache call on the hot path."""
+        return self
+
+    def __enter__(self) -> None:
+        self._enter()
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if kind is None:
+            self._record_success()
+        elif issubclass(kind, self._failures):
+            self._record_failure()
+        elif issubclass(kind, Exception):  # the dependency answered
+            self._record_success()
+        else:  # cancelled: says nothing about the dependency
+            self._probing = False
 
     def _enter(self) -> None:
         if self._opened_at is None:
@@ -103,32 +123,3 @@ class CircuitBreaker:
         if self._probing or self._consecutive_failures >= self.failure_threshold:
             self._opened_at = self._clock()
         self._probing = False
-
-
-class _Guard:
-    """``CircuitBreaker.guard``'s context manager; a class, as it wraps every cache call
-    on the hot path, and a generator-based one costs several times as much."""
-
-    __slots__ = ("_breaker",)
-
-    def __init__(self, breaker: CircuitBreaker) -> None:
-        self._breaker = breaker
-
-    def __enter__(self) -> None:
-        self._breaker._enter()
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        breaker = self._breaker
-        if kind is None:
-            breaker._record_success()
-        elif issubclass(kind, breaker._failures):
-            breaker._record_failure()
-        elif issubclass(kind, Exception):
-            breaker._record_success()
-        else:  # cancelled: says nothing about the dependency
-            breaker._probing = False
