@@ -91,6 +91,36 @@ def test_idempotency_record_is_written_with_the_events_or_not_at_all(
     assert store.find_idempotency("never-used") is None
 
 
+def test_commands_appended_together_keep_their_own_positions_and_keys(
+    write_side: WriteSide,
+) -> None:
+    """Each record points at its command's last event, even on another stream."""
+    store = write_side.store
+    user, reservation, task = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    first = [envelope(a_task_created(), user, 1), envelope(a_task_created(), reservation, 1)]
+    second = [envelope(a_task_created(), task, 1)]
+    keys = uuid.uuid4().hex, uuid.uuid4().hex
+
+    positions = store.append_many(
+        [
+            (first, IdempotencyRecord(keys[0], "fp1", user, 1)),
+            ([], None),
+            (second, IdempotencyRecord(keys[1], "fp2", task, 1)),
+        ]
+    )
+
+    assert [len(p) for p in positions] == [2, 0, 1]
+    assert positions[0][1] == positions[0][0] + 1
+    assert positions[2][0] == positions[0][1] + 1
+    assert store.find_idempotency(keys[0]) == IdempotencyRecord(
+        keys[0], "fp1", user, 1, positions[0][1]
+    )
+    assert store.find_idempotency(keys[1]) == IdempotencyRecord(
+        keys[1], "fp2", task, 1, positions[2][0]
+    )
+    assert [e.position for e in store.read_stream(reservation)] == [positions[0][1]]
+
+
 def test_password_hashes_are_stored_for_the_write_side_only(write_side: WriteSide) -> None:
     stream = uuid.uuid4()
     registered = UserRegistered(email="a@example.com", username="abc", password_hash="$argon2id$x")
