@@ -36,17 +36,18 @@ async def replay(
         events, next_position = await applier.source.read_all(position, batch_size)
         if next_position == position:
             break
-        for event in events:
-            if until is not None and event.position > until:
-                break
-            try:
-                await applier.apply(event)
-            except ApplyFailed as failure:
-                if on_failure is None:
-                    raise
-                await on_failure(failure)
-            applied += 1
-        await applier.projector.flush(applier.store)
+        async with applier.tracking.batch():
+            for event in events:
+                if until is not None and event.position > until:
+                    break
+                try:
+                    await applier.apply(event)
+                except ApplyFailed as failure:
+                    if on_failure is None:
+                        raise
+                    await on_failure(failure)
+                applied += 1
+            await applier.projector.flush(applier.store)
         position = next_position if until is None else min(next_position, until)
         await applier.tracking.save_checkpoint(position)
         if progress is not None:

@@ -183,21 +183,22 @@ class ProjectionRunner:
         self, batch: list[AbstractIncomingMessage], channel: AbstractChannel
     ) -> None:
         top = self.position
-        for message in batch:
-            try:
-                event = EventCodec.decode_message(message.body)
-            except (ValueError, KeyError, TypeError) as error:
-                await self._publish_dead_letter(
-                    channel, message.body, message.message_id, message.routing_key,
-                    dict(message.headers or {}), f"undecodable message: {error!r}",
-                )  # fmt: skip
-                continue
-            try:
-                await self._apply_with_retries(event)
-            except ApplyFailed as failure:  # StoreUnavailable passes: the batch goes back
-                await self._dead_letter(channel, self.applier, failure)
-            top = max(top, event.position)
-        await self.applier.projector.flush(self.applier.store)
+        async with self.applier.tracking.batch():
+            for message in batch:
+                try:
+                    event = EventCodec.decode_message(message.body)
+                except (ValueError, KeyError, TypeError) as error:
+                    await self._publish_dead_letter(
+                        channel, message.body, message.message_id, message.routing_key,
+                        dict(message.headers or {}), f"undecodable message: {error!r}",
+                    )  # fmt: skip
+                    continue
+                try:
+                    await self._apply_with_retries(event)
+                except ApplyFailed as failure:  # StoreUnavailable passes: the batch goes back
+                    await self._dead_letter(channel, self.applier, failure)
+                top = max(top, event.position)
+            await self.applier.projector.flush(self.applier.store)
         await self.applier.tracking.save_checkpoint(top)
         await batch[-1].ack(multiple=True)
         self.position = top
