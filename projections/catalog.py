@@ -28,6 +28,10 @@ class GenerationCache:
         self.cache = cache
         self.generation = generation
 
+    @property
+    def enabled(self) -> bool:
+        return self.cache.enabled
+
     async def put(self, kind: str, id: str, version: int, body: bytes) -> bool:
         return await self.cache.put(cache_kind(kind, self.generation), id, version, body)
 

@@ -27,6 +27,11 @@ class EventSource(Protocol):
 class DocumentCache(Protocol):
     """The projector writes each document it changes here, after the read store."""
 
+    @property
+    def enabled(self) -> bool:
+        """False when nothing is kept: the projector need not read back what it wrote."""
+        ...
+
     async def put(self, kind: str, id: str, version: int, body: bytes) -> bool: ...
 
     async def put_tombstone(self, kind: str, id: str, version: int) -> bool: ...
@@ -34,6 +39,8 @@ class DocumentCache(Protocol):
 
 class NoCache:
     """For replays into a fresh generation, which no query reads yet."""
+
+    enabled = False
 
     async def put(self, kind: str, id: str, version: int, body: bytes) -> bool:
         return False
