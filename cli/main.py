@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 import typer
+import uvloop
 from rich.console import Console
 from rich.markup import escape
 
@@ -88,9 +90,16 @@ def serve(
         else serving.serve_queries,
     }[part]
     try:
-        asyncio.run(body(settings, host, port))
+        _run_long(body(settings, host, port))
     except serving.StartupFailed as error:
         raise _fail(str(error)) from None
+
+
+def _run_long(main: Coroutine[Any, Any, None]) -> None:
+    """Runs a serving process's event loop on uvloop: uvicorn picks it for the servers it
+    starts itself, but ours start inside asyncio.run, which gave them asyncio's own loop."""
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(main)
 
 
 @app.command()
@@ -102,7 +111,7 @@ def relay() -> None:
     from cli import serving
 
     try:
-        asyncio.run(serving.run_background(_settings(), relay=True, projectors=()))
+        _run_long(serving.run_background(_settings(), relay=True, projectors=()))
     except (serving.StartupFailed, serving.BackgroundDied) as error:
         raise _fail(str(error)) from None
 
@@ -130,7 +139,7 @@ def project(
     if unknown:
         raise _fail(f"unknown projector(s) {', '.join(unknown)}; choose from {', '.join(NAMES)}")
     try:
-        asyncio.run(serving.run_background(settings, relay=False, projectors=tuple(names or NAMES)))
+        _run_long(serving.run_background(settings, relay=False, projectors=tuple(names or NAMES)))
     except (serving.StartupFailed, serving.BackgroundDied) as error:
         raise _fail(str(error)) from None
 
