@@ -6,9 +6,9 @@ that global positions are commit-ordered and a tailing reader never skips a gap;
 a NOTIFY), plus an idempotency record per command in the same transaction, but
 in one pipelined round trip: the library's append holds the lock across three,
 and four threads appending groups of 20 commands go 1.3x faster this way
-(bench/append.py). The library
-retries inserts and selects 10 times with pauses; we call the undecorated
-methods so that an outage becomes a prompt 503 and the retry policy stays ours.
+(bench/append.py). The library retries inserts and selects 10 times with
+pauses; we call the undecorated methods so that an outage becomes a prompt 503
+and the retry policy stays ours.
 """
 
 from __future__ import annotations
