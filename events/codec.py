@@ -14,9 +14,12 @@ from uuid import UUID
 
 import orjson
 
+from events.base import READ_BACK
 from events.envelope import Envelope
 from events.published import PublishedEvent
 from events.registry import EventRegistry
+
+_READ_BACK = {READ_BACK: True}
 
 
 class EventCodec:
@@ -52,7 +55,7 @@ class EventCodec:
         cls = self.registry.resolve(type_name)
         payload = self.registry.upcast(type_name, stored["v"], stored["data"])
         return Envelope(
-            event=cls.model_validate(payload),
+            event=cls.model_validate(payload, context=_READ_BACK),
             event_id=UUID(meta["event_id"]),
             stream_id=stream_id,
             stream_version=stream_version,

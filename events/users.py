@@ -5,9 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import EmailStr
-
-from events.base import DomainEvent, WriteOnly
+from events.base import DomainEvent, RecordedEmail, WriteOnly
 
 
 class Role(StrEnum):
@@ -20,7 +18,7 @@ class Role(StrEnum):
 class UserRegistered(DomainEvent):
     type_name = "user.registered"
 
-    email: EmailStr
+    email: RecordedEmail
     username: str
     password_hash: Annotated[str, WriteOnly]
     full_name: str | None = None
@@ -39,8 +37,8 @@ class UserProfileChanged(DomainEvent):
 class UserEmailChanged(DomainEvent):
     type_name = "user.email_changed"
 
-    old_email: EmailStr
-    email: EmailStr
+    old_email: RecordedEmail
+    email: RecordedEmail
 
 
 class UserUsernameChanged(DomainEvent):

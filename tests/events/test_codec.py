@@ -8,6 +8,7 @@ from uuid import UUID
 
 import orjson
 import pytest
+from pydantic import ValidationError
 
 from events.activity import ActivityTracked
 from events.base import DomainEvent
@@ -190,6 +191,28 @@ def test_stream_position_and_version_come_from_the_store_not_the_state(
     assert (decoded.stream_id, decoded.stream_version, decoded.position) == (other_stream, 3, 99)
     assert set(orjson.loads(state)) == {"v", "meta", "data"}
     assert str(STREAM_ID).encode() not in state
+
+
+@pytest.mark.parametrize("field", ["email", "old_email"])
+def test_an_email_is_checked_when_recorded_not_when_read_back(
+    codec: EventCodec, field: str
+) -> None:
+    """Reading back trusts what was checked on the way in (and stays readable if the
+    checker grows stricter later)."""
+    event = UserEmailChanged(old_email="a@example.com", email="b@example.com")
+    with pytest.raises(ValidationError):
+        UserEmailChanged.model_validate(event.model_dump() | {field: "not an address"})
+    state = orjson.loads(codec.encode(envelope_of(event)))
+    state["data"][field] = "not an address"
+
+    decoded = codec.decode(
+        type_name=UserEmailChanged.type_name,
+        state=orjson.dumps(state),
+        stream_id=STREAM_ID,
+        stream_version=1,
+    )
+
+    assert getattr(decoded.event, field) == "not an address"
 
 
 def test_the_stored_state_records_the_schema_version(codec: EventCodec) -> None:
