@@ -32,8 +32,7 @@ SCALARS = (
 STORED = st.recursive(
     SCALARS,
     lambda inner: (
-        st.lists(inner, max_size=2)
-        | st.dictionaries(st.text("ab.", max_size=2), inner, max_size=2)
+        st.lists(inner, max_size=2) | st.dictionaries(st.text("ab.", max_size=2), inner, max_size=2)
     ),
     max_leaves=4,
 )
