@@ -105,6 +105,7 @@ async def ours(case: dict[str, Any]) -> tuple[tuple[str, Any], list[Any], list[A
     await collection.insert_one(dict(case["neighbour"]))
     if case["stored"]:
         await collection.insert_one(dict(case["document"]))
+    result: tuple[str, Any]
     try:
         result = (
             "ok",
