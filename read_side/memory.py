@@ -241,6 +241,7 @@ class MemoryCollection:
         key = filter.get("_id")
         if (
             key is None
+            or not _plain(key)
             or not all(map(_bson_plain, filter.values()))
             or not update
             or not set(update) <= {"$set", "$inc"}
