@@ -28,6 +28,7 @@ from tests.support.conformance import (
     AnyCase,
     LateApp,
     Tally,
+    credentials,
     documented,
     errors_are_problems,
 )
@@ -79,7 +80,9 @@ def test_every_answer_conforms_to_the_query_schema(
 ) -> None:
     _reachable(case)
     with TALLY.case(case):
-        case.call_and_validate(headers=admin_headers, additional_checks=[errors_are_problems])
+        case.call_and_validate(
+            headers=credentials(case, admin_headers), additional_checks=[errors_are_problems]
+        )
 
 
 def test_conformance_totals_of_the_query_schema(capsys: pytest.CaptureFixture[str]) -> None:

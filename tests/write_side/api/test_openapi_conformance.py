@@ -25,6 +25,7 @@ from tests.support.conformance import (
     AnyCase,
     LateApp,
     Tally,
+    credentials,
     documented,
     errors_are_problems,
 )
@@ -104,7 +105,7 @@ def test_every_answer_conforms_to_the_command_schema(
     _within_one_state(case, owner)
     with TALLY.case(case):
         case.call_and_validate(
-            headers=bearer(tokens, owner, "admin"),
+            headers=credentials(case, bearer(tokens, owner, "admin")),
             additional_checks=[errors_are_problems],
         )
 
