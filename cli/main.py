@@ -10,7 +10,6 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import typer
-import uvloop
 from rich.console import Console
 from rich.markup import escape
 
@@ -98,6 +97,8 @@ def serve(
 def _run_long(main: Coroutine[Any, Any, None]) -> None:
     """Runs a serving process's event loop on uvloop: uvicorn picks it for the servers it
     starts itself, but ours start inside asyncio.run, which gave them asyncio's own loop."""
+    import uvloop  # only the serving commands need it
+
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         runner.run(main)
 

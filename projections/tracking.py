@@ -41,6 +41,7 @@ class Tracking:
         is written: the batch is delivered again and its events applied again, which
         projectors absorb as they absorb any redelivery.
         """
+        assert self._held is None, "batches do not nest: the inner one would drop the outer's"
         self._held, self._advanced = {}, set()
         try:
             yield

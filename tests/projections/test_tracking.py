@@ -59,3 +59,14 @@ async def test_blocking_inside_a_batch_is_written_at_once_and_seen(tracking: Tra
         assert await tracking.state("s") == StreamState(version=1)
 
     assert await tracking.state("s") == StreamState(version=1)
+
+
+async def test_batches_do_not_nest(tracking: Tracking) -> None:
+    """An inner batch would end by dropping what the outer one holds."""
+
+    async def nested() -> None:
+        async with tracking.batch(), tracking.batch():
+            pass
+
+    with pytest.raises(AssertionError):
+        await nested()
