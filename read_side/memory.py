@@ -142,7 +142,9 @@ def _bson_plain(value: object) -> bool:
     if isinstance(value, list):
         return all(map(_bson_plain, value))
     if isinstance(value, dict):
-        return all(isinstance(k, str) and _bson_plain(v) for k, v in value.items())
+        return all(
+            isinstance(k, str) and "\0" not in k and _bson_plain(v) for k, v in value.items()
+        )
     return False
 
 
