@@ -5,7 +5,10 @@ the streams a projector tracks, a duplicate or older event is ignored, a gap is
 repaired by reading the missing events from the event store first, and a
 stream whose event was dead-lettered holds back its later events until that
 dead letter is resolved. Untracked events rely on the projector's own
-idempotence (documents keyed by event id).
+idempotence (documents keyed by event id). Progress is stored per batch
+(Tracking.batch), so after a batch fails all its events come again: tracked
+projectors must be idempotent too, as every one here is (version-guarded
+writes, recounts, documents keyed by event id).
 """
 
 from __future__ import annotations
