@@ -82,6 +82,8 @@ class Background:
     died: asyncio.Event = field(default_factory=asyncio.Event)
     """Set when a task ends on its own: its process should exit, to be restarted."""
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    ended: list[str] = field(default_factory=list)
+    """Each task that ended on its own, with its error: for whoever checks afterwards."""
     relay: Relay | None = None
     runners: list[ProjectionRunner] = field(default_factory=list)
 
@@ -148,4 +150,5 @@ def _ended(task: asyncio.Task[None], running: Background) -> None:
         return
     error = None if task.cancelled() else task.exception()
     log.error("background task ended", task=task.get_name(), error=repr(error), exc_info=error)
+    running.ended.append(f"{task.get_name()}: {error!r}")
     running.died.set()

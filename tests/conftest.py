@@ -129,6 +129,7 @@ async def system(
         ) as api,
     ):
         yield System(api, store, read_side.cache, checkpoints, running, tokens)
+    assert not running.ended, f"background tasks ended during the session: {running.ended}"
     await read_side.cache.close()
     await _delete_broker_objects(settings)
     redis = Redis.from_url(settings.redis_url)

@@ -41,6 +41,7 @@ async def test_a_projector_that_dies_sets_died(settings: Settings, write_side: W
         await cache.close()
 
     assert running.died.is_set()
+    assert [entry.partition(":")[0] for entry in running.ended] == ["audit"]
 
 
 async def test_stopping_on_purpose_is_not_dying(settings: Settings, write_side: WriteSide) -> None:
@@ -54,6 +55,7 @@ async def test_stopping_on_purpose_is_not_dying(settings: Settings, write_side: 
         await cache.close()
 
     assert not running.died.is_set()
+    assert running.ended == []
 
 
 async def test_each_projector_says_when_it_has_replayed(
