@@ -151,6 +151,12 @@ class ProjectionRunner:
         async with connection:
             async with asyncio.timeout(BROKER_TIMEOUT):
                 channel = await connection.channel(publisher_confirms=True)
+                # A channel the broker closes, or a consumer it cancels (its queue was
+                # deleted, a node failed over), leaves the connection up: without these
+                # the runner would wait for deliveries that never come, silently.
+                channel.close_callbacks.add(lambda *_: lost.set())
+                underlay = await channel.get_underlay_channel()
+                underlay.on_consumer_cancel_callbacks.add(lambda *_: lost.set())
                 await channel.set_qos(prefetch_count=self.prefetch)
                 exchange = await channel.declare_exchange(
                     self.exchange, aio_pika.ExchangeType.TOPIC, durable=True
@@ -174,7 +180,7 @@ class ProjectionRunner:
             while not stop.is_set():
                 batch = await _next_batch(inbox, stop, lost, self.prefetch, self.idle_check_seconds)
                 if lost.is_set():
-                    raise ConnectionError("connection to RabbitMQ lost")
+                    raise ConnectionError("RabbitMQ closed the connection, channel or consumer")
                 if batch:
                     await self._process(batch, channel)
                 await self.follow_generation(channel)

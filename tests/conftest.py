@@ -31,9 +31,11 @@ from read_side.cache import CacheHit, DocumentCache
 from read_side.generations import Generations, cache_kind
 from read_side.memory import MemoryReadStore
 from read_side.positions import LocalCheckpoints
+from tests.support.actors import as_admin
 from write_side.api.app import create_command_app
 from write_side.bootstrap import WriteSide, bootstrap
 from write_side.broker import exchange_name
+from write_side.commands import TrackActivity
 
 BASE_DSN = os.environ.get(
     "TASKTRAIL_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -129,7 +131,16 @@ async def system(
         ) as api,
     ):
         yield System(api, store, read_side.cache, checkpoints, running, tokens)
-    assert not running.ended, f"background tasks ended during the session: {running.ended}"
+        # A projector that hung during the session (rather than ended) shows here: every
+        # projector's queue gets every event, so each one's checkpoint reaches this one.
+        last = write_side.activity.track(
+            TrackActivity(uuid.uuid4(), "session", "ended"), as_admin()
+        ).position
+        stalled = {
+            name: at
+            for name in NAMES
+            if (at := await checkpoints.wait(name, last, within=30)) < last
+        }
     await read_side.cache.close()
     await _delete_broker_objects(settings)
     redis = Redis.from_url(settings.redis_url)
@@ -137,6 +148,8 @@ async def system(
     if keys:
         await redis.unlink(*keys)
     await redis.aclose()
+    assert not running.ended, f"background tasks ended during the session: {running.ended}"
+    assert not stalled, f"projectors stalled below position {last}: {stalled}"
 
 
 async def _delete_broker_objects(settings: Settings) -> None:

@@ -47,3 +47,15 @@ async def rabbitmqctl(*args: str) -> None:
     await asyncio.to_thread(
         subprocess.run, ["rabbitmqctl", *args], check=True, capture_output=True, timeout=120
     )
+
+
+async def consumers(url: str, queue: str) -> int:
+    """How many consumers ``queue`` has now; 0 if it does not exist."""
+    connection = await aio_pika.connect(url)
+    async with connection:
+        channel = await connection.channel()
+        try:
+            declared = await channel.declare_queue(queue, durable=True, passive=True)
+        except aio_pika.exceptions.ChannelClosed:
+            return 0
+        return declared.declaration_result.consumer_count or 0
