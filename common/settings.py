@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     """Seconds a command waits for a database connection before answering 503."""
     pg_lock_timeout: int = Field(5, ge=1)
     """Seconds an append waits for the event table lock before answering 503."""
+    pg_settle_timeout: float = Field(8.0, gt=0)
+    """Seconds an append whose connection broke after COMMIT keeps trying to learn
+    whether it committed, before answering 503 outcome-unknown."""
     group_commit: int = Field(64, ge=1, le=1000)
     """Most concurrent commands appended in one transaction; 1 appends each alone."""
     command_attempts: int = Field(8, ge=1, le=50)

@@ -52,6 +52,7 @@ def bootstrap(settings: Settings, hasher: PasswordHasher | None = None) -> Write
             lock_timeout=settings.pg_lock_timeout,
         ),
         EventCodec(default_registry()),
+        settle_timeout=settings.pg_settle_timeout,
     )
     store.create_tables()
     appends = (

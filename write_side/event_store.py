@@ -19,7 +19,14 @@ class IdempotencyKeyTaken(Exception):
 
 
 class StoreUnavailable(Exception):
-    """The event store cannot be reached now; the command may be retried later."""
+    """The event store cannot be reached now, and nothing was appended; the command may
+    be retried later."""
+
+
+class CommitOutcomeUnknown(StoreUnavailable):
+    """The connection broke after the commit was sent, and the store stayed unreachable
+    too long to tell whether it committed. A retry with the same Idempotency-Key is
+    safe either way."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,11 +18,14 @@ import hashlib
 import itertools
 import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 from weakref import WeakKeyDictionary
 
 import psycopg
+import structlog
 from eventsourcing.persistence import (
     IntegrityError,
     InterfaceError,
@@ -42,6 +45,7 @@ from psycopg_pool import ConnectionPool
 from events.codec import EventCodec
 from events.envelope import Envelope
 from write_side.event_store import (
+    CommitOutcomeUnknown,
     ConcurrencyConflict,
     IdempotencyKeyTaken,
     IdempotencyRecord,
@@ -51,6 +55,7 @@ from write_side.event_store import (
 EVENTS_TABLE = "stored_events"
 IDEMPOTENCY_TABLE = "idempotency_keys"
 POSITIONS_TABLE = "positions"
+log = structlog.get_logger("tasktrail.event_store")
 _SCHEMA_LOCK = int.from_bytes(hashlib.sha256(b"tasktrail schema").digest()[:8], "big", signed=True)
 
 _select_events = PostgresAggregateRecorder.select_events.__wrapped__
@@ -94,13 +99,23 @@ class PingWhenIdle:
         self._returned[conn] = self._clock()
 
 
+@dataclass(frozen=True, slots=True)
+class _Backend:
+    """One server session: its pid, and when it started, to tell it from a later
+    session that reuses the pid."""
+
+    pid: int
+    started: datetime
+
+
 class _Datastore(PostgresDatastore):
     """The library's datastore plus a statement timeout on every pooled connection, so
-    that no query (a relay read, an audit) can hang on a stuck server or a lock, and a
-    pre-ping for idle connections only."""
+    that no query (a relay read, an audit) can hang on a stuck server or a lock, a
+    pre-ping for idle connections only, and each connection's server session."""
 
     def __init__(self, *args: Any, statement_timeout: float, **kwargs: Any) -> None:
         self.statement_timeout = statement_timeout
+        self.backends: WeakKeyDictionary[psycopg.Connection[Any], _Backend] = WeakKeyDictionary()
         super().__init__(*args, pre_ping=False, **kwargs)
         # The library builds the pool itself and offers only an every-time pre-ping.
         self.pings = PingWhenIdle()
@@ -113,9 +128,16 @@ class _Datastore(PostgresDatastore):
             int(self.statement_timeout * 1000)
         )
 
+        backends = self.backends  # not self: the pool must not keep the datastore alive
+
         def after_connect(conn: psycopg.Connection[Any]) -> None:
             configure(conn)
             conn.execute(statement)
+            row = conn.execute(
+                "SELECT pid, backend_start FROM pg_stat_activity WHERE pid = pg_backend_pid()"
+            ).fetchone()
+            assert row is not None, "a session sees itself"
+            backends[conn] = _Backend(row["pid"], row["backend_start"])
 
         return after_connect
 
@@ -200,6 +222,17 @@ class _Recorder(PostgresApplicationRecorder):
             "AND e.originator_version = k.last_version) "
             "SELECT notification_id, originator_id, originator_version FROM e"
         ).format(events, table)
+        # Ends a session whose client is gone, waiting up to 5 s for it to exit; no row
+        # once it has (or the server restarted).
+        self.end_backend = SQL(
+            "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity "
+            "WHERE pid = %s AND backend_start = %s"
+        )
+        self.select_appended = SQL(
+            "SELECT e.notification_id, e.originator_id, e.originator_version, e.state "
+            "FROM {} e JOIN unnest(%s::uuid[], %s::bigint[]) AS k(id, version) "
+            "ON e.originator_id = k.id AND e.originator_version = k.version"
+        ).format(events)
         self.select_idempotency = SQL(
             "SELECT key, fingerprint, stream_id, stream_version, position FROM {} WHERE key = %s"
         ).format(table)
@@ -219,6 +252,23 @@ def unavailable_as_store_error() -> Iterator[None]:
         raise StoreUnavailable(str(error)) from error
 
 
+class _Unanswered(Exception):
+    """The connection broke after COMMIT was sent: the transaction may have committed."""
+
+    def __init__(self, backend: _Backend | None) -> None:
+        super().__init__("no answer to COMMIT")
+        self.backend = backend
+
+
+def _answer_lost(error: Exception) -> bool:
+    """True when the server did not answer the transaction's statements itself (the
+    connection broke, or the server shut down mid-session), rather than refusing one,
+    which aborts the transaction."""
+    cause = error.__cause__
+    state = cause.sqlstate if isinstance(cause, psycopg.Error) else None
+    return state is None or state.startswith("08") or state in ("57P01", "57P02")
+
+
 def _violated_constraint(error: IntegrityError) -> str:
     cause = error.__cause__
     if isinstance(cause, psycopg.Error) and cause.diag.constraint_name:
@@ -227,10 +277,15 @@ def _violated_constraint(error: IntegrityError) -> str:
 
 
 class PostgresEventStore:
-    def __init__(self, datastore: PostgresDatastore, codec: EventCodec) -> None:
+    def __init__(
+        self, datastore: _Datastore, codec: EventCodec, *, settle_timeout: float = 8.0
+    ) -> None:
+        """``settle_timeout``: seconds an append whose connection broke after COMMIT
+        keeps trying to learn whether it committed (see _settle)."""
         self.datastore = datastore
         self.codec = codec
         self.recorder = _Recorder(datastore)
+        self.settle_timeout = settle_timeout
 
     def create_tables(self) -> None:
         """One process at a time: PostgreSQL's CREATE ... IF NOT EXISTS is not safe
@@ -295,17 +350,78 @@ class PostgresEventStore:
             if _violated_constraint(error).startswith(IDEMPOTENCY_TABLE):
                 raise IdempotencyKeyTaken(str(error)) from error
             raise ConcurrencyConflict(str(error)) from error
+        except _Unanswered as unanswered:
+            rows = self._settle(unanswered, events)
         position = {(stream, version): at for at, stream, version in rows}
         ids = iter(position[stream, version] for stream, version, *_ in events)
         return [list(itertools.islice(ids, len(envelopes))) for envelopes, _ in commands]
 
     def _insert(self, columns: list[list[Any]]) -> list[tuple[Any, ...]]:
-        with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
-            with conn.pipeline(), conn.transaction():
-                for statement in self.recorder.lock_events:
-                    curs.execute(statement, prepare=True)
-                curs.execute(self.recorder.insert_events_and_keys, columns, prepare=True)
-            return curs.fetchall()
+        """Raises _Unanswered if the connection broke once COMMIT may have been sent."""
+        committing, backend = False, None
+        try:
+            with (
+                self.datastore.get_connection() as conn,
+                conn.cursor(row_factory=tuple_row) as curs,
+            ):
+                with conn.pipeline(), conn.transaction():
+                    for statement in self.recorder.lock_events:
+                        curs.execute(statement, prepare=True)
+                    curs.execute(self.recorder.insert_events_and_keys, columns, prepare=True)
+                    # Leaving this block queues the COMMIT: from here on, a broken
+                    # connection leaves the outcome to be found out.
+                    committing, backend = True, self.datastore.backends.get(conn)
+                return curs.fetchall()
+        except (OperationalError, InterfaceError) as error:
+            if committing and _answer_lost(error):
+                raise _Unanswered(backend) from error
+            raise
+
+    def _settle(self, unanswered: _Unanswered, events: list[tuple[Any, ...]]) -> list[Any]:
+        """Finds out whether a transaction whose answer was lost committed.
+
+        A 503 must mean nothing was appended, and a lost answer to COMMIT means
+        nothing either way: the server may have committed and died before replying.
+        The session may even still be running, its client gone, and commit later, so
+        it is ended first (or found gone: a restarted server ended it); only then
+        does looking for its events give an answer that cannot change. Returns the
+        stored rows if it committed; raises StoreUnavailable if it did not, and
+        CommitOutcomeUnknown if the server stays unreachable for ``settle_timeout``.
+        """
+        error = unanswered.__cause__
+        backend = unanswered.backend
+        if backend is None:
+            raise CommitOutcomeUnknown(f"the connection broke while committing: {error}")
+        deadline = time.monotonic() + self.settle_timeout
+        keys = _columns([(stream, version) for stream, version, *_ in events], 2)
+        while True:
+            try:
+                with (
+                    self.datastore.get_connection() as conn,
+                    conn.cursor(row_factory=tuple_row) as curs,
+                ):
+                    ended = curs.execute(
+                        self.recorder.end_backend, (backend.pid, backend.started)
+                    ).fetchall()
+                    if not ended:  # no such session any more
+                        found = curs.execute(self.recorder.select_appended, keys).fetchall()
+                        break
+            except (OperationalError, InterfaceError):
+                pass
+            if time.monotonic() >= deadline:
+                raise CommitOutcomeUnknown(
+                    f"the connection broke while committing, and the event store did not "
+                    f"come back within {self.settle_timeout:g} s to tell: {error}"
+                ) from error
+            time.sleep(0.2)
+        stored = {(stream, version): bytes(state) for _, stream, version, state in found}
+        committed = all(
+            stored.get((stream, version)) == state for stream, version, _, state in events
+        )
+        log.warning("append's commit went unanswered", committed=committed, error=str(error))
+        if not committed:
+            raise StoreUnavailable(f"the connection broke before committing: {error}") from error
+        return [(at, stream, version) for at, stream, version, _ in found]
 
     def find_idempotency(self, key: str) -> IdempotencyRecord | None:
         with unavailable_as_store_error(), self.datastore.get_connection() as conn:

@@ -85,6 +85,8 @@ class Row:
     commands: int = 0
     succeeded: int = 0
     failed_cleanly: int = 0
+    unknown: int = 0
+    """Commands answered 503 outcome-unknown: the store went away mid-commit, for good."""
     unclean: int = 0
     queries: int = 0
     answered: int = 0
@@ -217,6 +219,7 @@ async def verify(
     tally, asked = load.tally(commands), load.tally(queries)
     row.commands, row.succeeded = len(commands), tally[Result.SUCCEEDED]
     row.failed_cleanly, row.unclean = tally[Result.UNAVAILABLE], tally[Result.FAULT]
+    row.unknown = tally[Result.UNKNOWN]
     row.queries, row.answered = len(queries), asked[Result.SUCCEEDED]
     row.refused = asked[Result.UNAVAILABLE] + asked[Result.UNREACHABLE]
     row.events_stored = len(ledger.events)

@@ -9,6 +9,7 @@ COLUMNS = (
     ("commands sent", "commands"),
     ("succeeded", "succeeded"),
     ("failed cleanly", "failed_cleanly"),
+    ("outcome unknown", "unknown"),
     ("unclean", "unclean"),
     ("queries", "queries"),
     ("answered", "answered"),

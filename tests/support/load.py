@@ -28,6 +28,8 @@ class Result(StrEnum):
     """2xx."""
     UNAVAILABLE = "unavailable"
     """A 503 problem with Retry-After: a clean refusal."""
+    UNKNOWN = "outcome unknown"
+    """A 503 outcome-unknown problem: the command may or may not have been applied."""
     UNREACHABLE = "unreachable"
     """No answer from a process the test had deliberately killed."""
     FAULT = "fault"
@@ -208,6 +210,8 @@ def _judge(
         and "retry-after" in response.headers
     )
     result = Result.UNAVAILABLE if clean else Result.FAULT
+    if clean and response.json().get("type") == "urn:tasktrail:problem:outcome-unknown":
+        result = Result.UNKNOWN
     return Outcome(
         kind, request_id, result, status, seconds, user_id=user, detail=response.text[:300]
     )

@@ -4,23 +4,35 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
 import pytest
-from psycopg.conninfo import make_conninfo
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.sql import SQL, Identifier
 from psycopg_pool import ConnectionPool
 
 from events.base import DomainEvent
+from events.catalog import default_registry
+from events.codec import EventCodec
 from events.envelope import Envelope
 from events.tasks import Priority, TaskCreated, TaskDetailsChanged
 from events.users import UserRegistered
 from tests.conftest import BASE_DSN
+from tests.support.tcp_proxy import TcpProxy
 from write_side.bootstrap import WriteSide
-from write_side.event_store import ConcurrencyConflict, IdempotencyKeyTaken, IdempotencyRecord
-from write_side.postgres import datastore_from_dsn, ensure_database
+from write_side.event_store import (
+    CommitOutcomeUnknown,
+    ConcurrencyConflict,
+    IdempotencyKeyTaken,
+    IdempotencyRecord,
+    StoreUnavailable,
+)
+from write_side.postgres import PostgresEventStore, datastore_from_dsn, ensure_database
 
 
 def envelope(event: DomainEvent, stream_id: uuid.UUID, version: int) -> Envelope[DomainEvent]:
@@ -187,3 +199,124 @@ def test_a_pooled_connection_is_pinged_only_after_sitting_idle(
         assert len(pings) == 2, "pinged after sitting idle"
     finally:
         datastore.pool.close()
+
+
+@dataclass
+class SlowCommits:
+    """An event store in a database of its own, reached through a proxy, whose commits
+    wait ``delay`` seconds first: time to cut the connection after COMMIT was sent."""
+
+    store: PostgresEventStore
+    proxy: TcpProxy
+    admin: psycopg.Connection[Any]
+    """Straight to the database, not through the proxy."""
+
+    def delay(self, seconds: float) -> None:
+        self.admin.execute("UPDATE commit_delay SET seconds = %s", (seconds,))
+
+    def waiting_commit(self) -> int:
+        """The pid of the session sleeping in its commit, once there is one."""
+        for _ in range(200):
+            row = self.admin.execute(
+                "SELECT pid FROM pg_stat_activity "
+                "WHERE datname = current_database() AND wait_event = 'PgSleep'"
+            ).fetchone()
+            if row:
+                return int(row[0])
+            time.sleep(0.05)
+        raise AssertionError("no commit started")
+
+    def alive(self, pid: int) -> bool:
+        found = self.admin.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", (pid,))
+        return found.fetchone() is not None
+
+    def stored(self, stream_id: uuid.UUID) -> list[int]:
+        rows = self.admin.execute(
+            "SELECT notification_id FROM stored_events WHERE originator_id = %s", (stream_id,)
+        ).fetchall()
+        return [row[0] for row in rows]
+
+
+@pytest.fixture
+def slow_commits() -> Iterator[SlowCommits]:
+    name = f"tasktrail_test_{uuid.uuid4().hex[:10]}"
+    dsn = make_conninfo(BASE_DSN, dbname=name)
+    ensure_database(dsn)
+    params = conninfo_to_dict(BASE_DSN)
+    proxy = TcpProxy(str(params.get("host", "127.0.0.1")), int(params.get("port") or 5432))
+    proxy.start()
+    datastore = datastore_from_dsn(
+        make_conninfo(dsn, host="127.0.0.1", port=proxy.port),
+        pool_size=2, max_overflow=0, timeout=1, lock_timeout=5,
+    )  # fmt: skip
+    store = PostgresEventStore(datastore, EventCodec(default_registry()), settle_timeout=3)
+    store.create_tables()
+    with psycopg.connect(dsn, autocommit=True) as admin:
+        admin.execute(
+            "CREATE TABLE commit_delay (seconds float8 NOT NULL);"
+            "INSERT INTO commit_delay VALUES (0);"
+            "CREATE FUNCTION slow_commit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            "PERFORM pg_sleep((SELECT seconds FROM commit_delay)); RETURN NULL; END $$;"
+            "CREATE CONSTRAINT TRIGGER slow_commit AFTER INSERT ON stored_events "
+            "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION slow_commit()"
+        )
+        yield SlowCommits(store, proxy, admin)
+    store.close()
+    proxy.close()
+    with psycopg.connect(BASE_DSN, autocommit=True) as conn:
+        conn.execute(SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(Identifier(name)))
+
+
+def test_an_append_whose_commit_answer_was_lost_finds_out_that_it_committed(
+    slow_commits: SlowCommits,
+) -> None:
+    """The server commits, but the connection breaks before its answer arrives."""
+    stream = uuid.uuid4()
+    slow_commits.delay(1)
+    with ThreadPoolExecutor(1) as pool:
+        appending = pool.submit(slow_commits.store.append, [envelope(a_task_created(), stream, 1)])
+        session = slow_commits.waiting_commit()
+        slow_commits.proxy.cut()
+        for _ in range(100):  # it commits, then finds its client gone and exits
+            if not slow_commits.alive(session):
+                break
+            time.sleep(0.05)
+        slow_commits.proxy.start()
+        positions = appending.result(timeout=15)
+
+    assert positions == slow_commits.stored(stream) != []
+
+
+def test_an_append_whose_session_outlives_its_client_ends_it_before_answering(
+    slow_commits: SlowCommits,
+) -> None:
+    """The session would commit a minute later: a 503 now is true only once it is ended."""
+    stream = uuid.uuid4()
+    slow_commits.delay(60)
+    with ThreadPoolExecutor(1) as pool:
+        appending = pool.submit(slow_commits.store.append, [envelope(a_task_created(), stream, 1)])
+        session = slow_commits.waiting_commit()
+        slow_commits.proxy.cut()
+        slow_commits.proxy.start()
+        with pytest.raises(StoreUnavailable) as refused:
+            appending.result(timeout=15)
+
+    assert not isinstance(refused.value, CommitOutcomeUnknown)
+    assert not slow_commits.alive(session), "it can no longer commit"
+    assert slow_commits.stored(stream) == []
+
+
+def test_an_append_that_cannot_find_out_says_its_outcome_is_unknown(
+    slow_commits: SlowCommits,
+) -> None:
+    stream = uuid.uuid4()
+    slow_commits.delay(60)
+    with ThreadPoolExecutor(1) as pool:
+        appending = pool.submit(slow_commits.store.append, [envelope(a_task_created(), stream, 1)])
+        slow_commits.waiting_commit()
+        slow_commits.proxy.cut()  # and it stays cut
+        started = time.monotonic()
+        with pytest.raises(CommitOutcomeUnknown):
+            appending.result(timeout=15)
+
+    assert time.monotonic() - started < slow_commits.store.settle_timeout + 2

@@ -17,7 +17,7 @@ from write_side.domain.errors import (
     NotFound,
     VersionMismatch,
 )
-from write_side.event_store import StoreUnavailable
+from write_side.event_store import CommitOutcomeUnknown, StoreUnavailable
 from write_side.executor import IdempotencyKeyReused, TooMuchContention
 from write_side.login_limits import LimiterUnavailable
 
@@ -49,6 +49,15 @@ def to_problem(error: Exception) -> Problem:
             errors = [{"loc": ["body", error.field], "msg": detail, "type": "value_error"}]
             return Problem(
                 422, detail, slug="invalid-request", title="Invalid request", errors=errors
+            )
+        case CommitOutcomeUnknown():
+            return Problem(
+                503,
+                "the event store went away while committing this command and has not come "
+                "back to say whether it did; retry with the same Idempotency-Key, or read "
+                "the resource to find out",
+                slug="outcome-unknown",
+                headers={"Retry-After": RETRY_AFTER_SECONDS},
             )
         case StoreUnavailable():
             return Problem(
