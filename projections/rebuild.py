@@ -175,7 +175,9 @@ async def compare(
     for name in collections:
         before, after = store.collection(physical(name, old)), store.collection(physical(name, new))
         parity.counts[name] = (await before.count({}), await after.count({}))
-        for doc in await after.find({}, limit=sample, sort=[("_id", 1)]):
+        # In natural order: sorting for a sample sorted the whole collection in the
+        # in-process store, 0.56 s of a 30,000-document one against 0.06 s unsorted.
+        for doc in await after.find({}, limit=sample):
             parity.sampled += 1
             previous = await before.find_one({"_id": doc["_id"]})
             if previous is None:

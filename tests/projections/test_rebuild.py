@@ -18,8 +18,8 @@ from events.catalog import default_registry
 from events.codec import EventCodec
 from projections.catalog import NAMES, projector_factory
 from projections.ports import NoCache
-from projections.rebuild import Rebuild
-from read_side.generations import Generations, GenerationState
+from projections.rebuild import Rebuild, compare
+from read_side.generations import Generations, GenerationState, physical
 from read_side.memory import MemoryReadStore
 from tests.conftest import BASE_DSN, System
 from tests.projections.snapshots import fresh, snapshot
@@ -155,3 +155,18 @@ async def test_rebuilding_an_empty_store(settings: Settings) -> None:
 
     assert (report.events, report.switched, report.parity.equal) == (0, True, True)
     assert await Generations(store).state("users") == GenerationState(current=1)
+
+
+async def test_parity_names_a_sampled_document_that_differs_and_ignores_revisions() -> None:
+    store = MemoryReadStore("parity")
+    old, new = store.collection(physical("tasks", 0)), store.collection(physical("tasks", 1))
+    await old.insert_many([{"_id": f"t{n}", "title": "x", "_rev": 1} for n in range(5)])
+    await new.insert_many([{"_id": f"t{n}", "title": "x", "_rev": 7} for n in range(5)])
+
+    assert (await compare(store, ("tasks",), 0, 1, sample=5)).equal, "_rev is not content"
+
+    await new.update_one({"_id": "t3"}, {"$set": {"title": "y"}})
+    parity = await compare(store, ("tasks",), 0, 1, sample=5)
+    assert not parity.equal
+    assert parity.differences == ["tasks/t3: title differ"]
+    assert parity.counts == {"tasks": (5, 5)}
