@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import uuid
 from collections.abc import Iterator
@@ -69,8 +70,12 @@ def test_append_then_load_round_trips_events_and_metadata(write_side: WriteSide)
 
     assert positions[1] == positions[0] + 1
     assert store.head() >= positions[1]
-    assert store.load(stream) == [first, second]
-    assert store.load(stream, up_to_version=1) == [first]
+    stored = [
+        dataclasses.replace(first, position=positions[0]),
+        dataclasses.replace(second, position=positions[1]),
+    ]
+    assert store.load(stream) == stored
+    assert store.load(stream, up_to_version=1) == stored[:1]
     assert store.load(uuid.uuid4()) == []
 
 
@@ -320,3 +325,25 @@ def test_an_append_that_cannot_find_out_says_its_outcome_is_unknown(
             appending.result(timeout=15)
 
     assert time.monotonic() - started < slow_commits.store.settle_timeout + 2
+
+
+def test_an_append_that_waits_too_long_for_the_lock_is_refused_cleanly(
+    write_side: WriteSide,
+) -> None:
+    datastore = datastore_from_dsn(
+        write_side.settings.postgres_dsn, pool_size=1, max_overflow=0, timeout=3, lock_timeout=1
+    )
+    store = PostgresEventStore(datastore, EventCodec(default_registry()))
+    stream = uuid.uuid4()
+    try:
+        with psycopg.connect(write_side.settings.postgres_dsn) as holder:
+            holder.execute("LOCK TABLE stored_events IN EXCLUSIVE MODE")
+            started = time.monotonic()
+            with pytest.raises(StoreUnavailable) as refused:
+                store.append([envelope(a_task_created(), stream, 1)])
+            waited = time.monotonic() - started
+        assert not isinstance(refused.value, CommitOutcomeUnknown), "the server said no"
+        assert 1 <= waited < 10, "it waited for the lock as long as configured, no longer"
+        assert store.load(stream) == []
+    finally:
+        store.close()
