@@ -28,6 +28,7 @@ from common.settings import Settings
 from events.envelope import Envelope
 from events.tasks import TaskCreated
 from write_side.bootstrap import bootstrap
+from write_side.event_store import Append
 from write_side.postgres import PostgresEventStore
 
 Group = list[list[Envelope[Any]]]
@@ -57,7 +58,7 @@ def groups(count: int, size: int) -> list[Group]:
 
 def ours(store: PostgresEventStore) -> Callable[[Group], None]:
     def append(group: Group) -> None:
-        store.append_many([(envelopes, None) for envelopes in group])
+        store.append_many([Append(envelopes) for envelopes in group])
 
     return append
 

@@ -16,6 +16,9 @@ import psycopg
 from bench.corpus import ADMIN, Corpus
 from common.settings import Settings
 
+INFORMATION = "-"
+"""A row's target when it has none: a figure shown for context, neither passed nor failed."""
+
 
 @dataclass
 class Row:

@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     pg_settle_timeout: float = Field(8.0, gt=0)
     """Seconds an append whose connection broke after COMMIT keeps trying to learn
     whether it committed, before answering 503 outcome-unknown."""
+    command_cache_streams: int = Field(10_000, ge=0)
+    """Streams a command server keeps to decide commands without loading them (a task's
+    owner); 0 loads every time. A stale one costs a retry, never a wrong answer."""
     group_commit: int = Field(64, ge=1, le=1000)
     """Most concurrent commands appended in one transaction; 1 appends each alone."""
     command_attempts: int = Field(8, ge=1, le=50)

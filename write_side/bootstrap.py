@@ -20,6 +20,7 @@ from write_side.handlers.users import PasswordHasher, UserHandlers
 from write_side.login_limits import LoginLimiter
 from write_side.passwords import Argon2Hasher
 from write_side.postgres import PostgresEventStore, datastore_from_dsn, ensure_database
+from write_side.stream_cache import StreamCache
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,8 +59,13 @@ def bootstrap(settings: Settings, hasher: PasswordHasher | None = None) -> Write
     appends = (
         GroupCommit(store, max_group=settings.group_commit) if settings.group_commit > 1 else store
     )
+    kept = settings.command_cache_streams
     executor = CommandExecutor(
-        appends, clock=_now, new_id=uuid.uuid4, max_attempts=settings.command_attempts
+        appends,
+        clock=_now,
+        new_id=uuid.uuid4,
+        max_attempts=settings.command_attempts,
+        cache=StreamCache(kept) if kept else None,
     )
     hasher = hasher or Argon2Hasher()
     return WriteSide(

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -12,6 +12,10 @@ from events.envelope import Envelope
 
 class ConcurrencyConflict(Exception):
     """Another command appended to one of the streams first; nothing was appended."""
+
+
+class ReadStreamMoved(ConcurrencyConflict):
+    """A stream the command read, but did not write, has moved on since it was read."""
 
 
 class IdempotencyKeyTaken(Exception):
@@ -44,18 +48,34 @@ class IdempotencyRecord:
     position: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Append:
+    """What one command writes, and what it read to decide it."""
+
+    envelopes: Sequence[Envelope[Any]]
+    idempotency: IdempotencyRecord | None = None
+    reads: Mapping[UUID, int] = field(default_factory=dict)
+    """Streams the command read but does not write, at the versions it read: the
+    append is refused (ConcurrencyConflict) if any has moved on since."""
+
+
 class EventStore(Protocol):
     def load(self, stream_id: UUID, *, up_to_version: int | None = None) -> list[Envelope[Any]]:
         """The stream's events in version order; empty if there is no such stream."""
         ...
 
     def append(
-        self, envelopes: Sequence[Envelope[Any]], *, idempotency: IdempotencyRecord | None = None
+        self,
+        envelopes: Sequence[Envelope[Any]],
+        *,
+        idempotency: IdempotencyRecord | None = None,
+        reads: Mapping[UUID, int] | None = None,
     ) -> list[int]:
         """Stores all envelopes atomically and returns their global positions.
 
-        Raises ConcurrencyConflict if any (stream, version) is taken, and
-        IdempotencyKeyTaken if the idempotency record's key is.
+        Raises ConcurrencyConflict if any (stream, version) is taken or a stream in
+        ``reads`` has moved on, and IdempotencyKeyTaken if the idempotency record's
+        key is taken.
         """
         ...
 

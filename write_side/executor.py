@@ -5,6 +5,9 @@ decides and returns the resulting state. The executor appends everything one
 transaction recorded in a single atomic write. Without If-Match a conflicting
 concurrent write is retried from a fresh load a bounded number of times, so no
 update is lost; with If-Match a conflict is the caller's stale version (412).
+Streams a command only reads may come from a cache (write_side.stream_cache);
+the append checks they have not moved on, and a command refused on cached
+streams is decided again on fresh ones.
 """
 
 from __future__ import annotations
@@ -26,7 +29,9 @@ from write_side.event_store import (
     EventStore,
     IdempotencyKeyTaken,
     IdempotencyRecord,
+    ReadStreamMoved,
 )
+from write_side.stream_cache import StreamCache
 
 
 class Versioned(Protocol):
@@ -84,8 +89,27 @@ class Transaction:
     context: CommandContext
     now: datetime
     new_id: Callable[[], UUID]
+    cache: StreamCache | None = None
     versions: dict[UUID, int] = field(default_factory=dict)
+    """Streams this command writes: the version each was loaded at."""
     envelopes: list[Envelope[Any]] = field(default_factory=list)
+    reads: dict[UUID, int] = field(default_factory=dict)
+    """Streams this command only reads: the version each was read at."""
+    cached: set[UUID] = field(default_factory=set)
+    """Read streams that came from the cache, and so may be stale."""
+
+    def read(self, stream_id: UUID) -> list[Envelope[Any]]:
+        """Loads a stream the command decides on but does not write, from the cache if
+        it is there. The append is refused if the stream moved on meanwhile."""
+        stream = self.cache.get(stream_id) if self.cache is not None else None
+        if stream is not None:
+            self.cached.add(stream_id)
+        else:
+            stream = tuple(self.store.load(stream_id))
+            if self.cache is not None:
+                self.cache.put(stream_id, stream)
+        self.reads[stream_id] = stream[-1].stream_version if stream else 0
+        return list(stream)
 
     def load(self, stream_id: UUID) -> list[Envelope[Any]]:
         stream = self.store.load(stream_id)
@@ -132,6 +156,8 @@ class CommandExecutor:
     max_attempts: int = 8
     backoff: float = 0.005
     """Seconds; doubled per attempt, with full jitter, capped at 0.2 s."""
+    cache: StreamCache | None = None
+    """Keeps the streams commands read (Transaction.read); None loads each every time."""
 
     def run(
         self,
@@ -145,10 +171,14 @@ class CommandExecutor:
                 replayed = self._replay(context, rebuild)
                 if replayed is not None:
                     return replayed
-            tx = Transaction(self.store, context, self.clock(), self.new_id)
+            tx = Transaction(self.store, context, self.clock(), self.new_id, self.cache)
             try:
                 result = decide(tx)
             except DomainError:
+                if tx.cached and self.cache is not None:
+                    # Refused on streams that may be stale: decide again on fresh ones.
+                    self.cache.forget(tx.cached)
+                    continue
                 # A sibling request with the same key may have committed since the
                 # check above, and be the very reason this one was refused.
                 if context.idempotency_key is not None:
@@ -164,7 +194,11 @@ class CommandExecutor:
                     context.idempotency_key, context.fingerprint, result.id, result.version
                 )
             try:
-                positions = self.store.append(tx.envelopes, idempotency=record)
+                positions = self.store.append(tx.envelopes, idempotency=record, reads=tx.reads)
+            except ReadStreamMoved:
+                if self.cache is not None:
+                    self.cache.forget(tx.reads)
+                continue  # nothing the caller saw is stale: decide again on fresh reads
             except ConcurrencyConflict:
                 if context.expected_version is not None:
                     raise VersionMismatch(context.expected_version, None) from None
@@ -172,6 +206,8 @@ class CommandExecutor:
                 continue
             except IdempotencyKeyTaken:
                 continue  # the next attempt replays what the winner stored
+            if self.cache is not None:
+                self.cache.forget({envelope.stream_id for envelope in tx.envelopes})
             return Executed(result, positions[-1])
         raise TooMuchContention(self.max_attempts)
 

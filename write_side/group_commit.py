@@ -7,20 +7,22 @@ queued behind it in one transaction, then hands the lead to the next command
 that queued meanwhile. Commands are independent, so if the shared transaction
 fails on a conflict (two commands racing for one stream version, or one
 Idempotency-Key), the group falls back to one transaction per command, and only
-the command that lost gets its ConcurrencyConflict. PostgreSQL's own
+the command that lost gets its ConcurrencyConflict (as does one whose read stream
+moved on). PostgreSQL's own
 commit_delay does something similar for fsyncs alone; this also shares the lock.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from uuid import UUID
 
 from events.envelope import Envelope
 from write_side.event_store import (
+    Append,
     ConcurrencyConflict,
     IdempotencyKeyTaken,
     IdempotencyRecord,
@@ -28,12 +30,14 @@ from write_side.event_store import (
 
 
 class BatchingStore(Protocol):
-    def append_many(
-        self, commands: Sequence[tuple[Sequence[Envelope[Any]], IdempotencyRecord | None]]
-    ) -> list[list[int]]: ...
+    def append_many(self, commands: Sequence[Append]) -> list[list[int]]: ...
 
     def append(
-        self, envelopes: Sequence[Envelope[Any]], *, idempotency: IdempotencyRecord | None = None
+        self,
+        envelopes: Sequence[Envelope[Any]],
+        *,
+        idempotency: IdempotencyRecord | None = None,
+        reads: Mapping[UUID, int] | None = None,
     ) -> list[int]: ...
 
     def load(self, stream_id: UUID, *, up_to_version: int | None = None) -> list[Envelope[Any]]: ...
@@ -46,9 +50,8 @@ class BatchingStore(Protocol):
 
 
 @dataclass(eq=False, slots=True)
-class _Append:
-    envelopes: Sequence[Envelope[Any]]
-    idempotency: IdempotencyRecord | None
+class _Queued:
+    command: Append
     woken: threading.Event = field(default_factory=threading.Event)
     done: bool = False
     positions: list[int] = field(default_factory=list)
@@ -68,7 +71,7 @@ class GroupCommit:
         self.store = store
         self.max_group = max_group
         self._mutex = threading.Lock()
-        self._queued: list[_Append] = []
+        self._queued: list[_Queued] = []
         self._leading = False
 
     def load(self, stream_id: UUID, *, up_to_version: int | None = None) -> list[Envelope[Any]]:
@@ -84,9 +87,13 @@ class GroupCommit:
         self.store.ping()
 
     def append(
-        self, envelopes: Sequence[Envelope[Any]], *, idempotency: IdempotencyRecord | None = None
+        self,
+        envelopes: Sequence[Envelope[Any]],
+        *,
+        idempotency: IdempotencyRecord | None = None,
+        reads: Mapping[UUID, int] | None = None,
     ) -> list[int]:
-        mine = _Append(envelopes, idempotency)
+        mine = _Queued(Append(envelopes, idempotency, reads or {}))
         with self._mutex:
             self._queued.append(mine)
             lead = not self._leading
@@ -112,10 +119,10 @@ class GroupCommit:
                 else:
                     self._leading = False
 
-    def _commit(self, group: list[_Append]) -> None:
+    def _commit(self, group: list[_Queued]) -> None:
         if len(group) > 1:
             try:
-                results = self.store.append_many([(a.envelopes, a.idempotency) for a in group])
+                results = self.store.append_many([each.command for each in group])
             except (ConcurrencyConflict, IdempotencyKeyTaken):
                 pass  # someone in the group lost a race: find out who, one by one
             except BaseException as error:
@@ -128,6 +135,9 @@ class GroupCommit:
                 return
         for each in group:
             try:
-                each.finish(self.store.append(each.envelopes, idempotency=each.idempotency))
+                c = each.command
+                each.finish(
+                    self.store.append(c.envelopes, idempotency=c.idempotency, reads=c.reads)
+                )
             except BaseException as error:
                 each.finish(error=error)

@@ -18,7 +18,7 @@ import contextlib
 import hashlib
 import itertools
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -39,22 +39,26 @@ from eventsourcing.postgres import (
 from psycopg import errors as pg_errors
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import tuple_row
-from psycopg.sql import SQL, Identifier
+from psycopg.sql import SQL, Identifier, Literal
 from psycopg_pool import ConnectionPool
 
 from events.codec import EventCodec
 from events.envelope import Envelope
 from write_side.event_store import (
+    Append,
     CommitOutcomeUnknown,
     ConcurrencyConflict,
     IdempotencyKeyTaken,
     IdempotencyRecord,
+    ReadStreamMoved,
     StoreUnavailable,
 )
 
 EVENTS_TABLE = "stored_events"
 IDEMPOTENCY_TABLE = "idempotency_keys"
 APPEND_FUNCTION = "tasktrail_append"
+READ_MOVED = "tasktrail_read_moved"
+"""The constraint name of the error an append raises when a stream it read moved on."""
 POSITIONS_TABLE = "positions"
 log = structlog.get_logger("tasktrail.event_store")
 _SCHEMA_LOCK = int.from_bytes(hashlib.sha256(b"tasktrail schema").digest()[:8], "big", signed=True)
@@ -213,11 +217,17 @@ class _Recorder(PostgresApplicationRecorder):
                 "CREATE OR REPLACE FUNCTION {append}("
                 "ids uuid[], versions bigint[], topics text[], states bytea[], "
                 "keys text[], fingerprints text[], key_streams uuid[], key_versions bigint[], "
-                "last_ids uuid[], last_versions bigint[], lock_wait text) "
+                "last_ids uuid[], last_versions bigint[], read_ids uuid[], "
+                "read_versions bigint[], lock_wait text) "
                 "RETURNS TABLE (at bigint, stream uuid, version bigint) "
                 "LANGUAGE plpgsql AS $$ BEGIN "
                 "PERFORM set_config('lock_timeout', lock_wait, true); "
                 "LOCK TABLE {events} IN EXCLUSIVE MODE; "
+                "IF EXISTS (SELECT FROM unnest(read_ids, read_versions) AS r(id, version) "
+                "WHERE coalesce((SELECT max(originator_version) FROM {events} "
+                "WHERE originator_id = r.id), 0) <> r.version) THEN "
+                "RAISE unique_violation USING CONSTRAINT = {read_moved}, "
+                "MESSAGE = 'a stream the command read has moved on'; END IF; "
                 "NOTIFY {channel}; "
                 "RETURN QUERY WITH e AS ("
                 "INSERT INTO {events} (originator_id, originator_version, topic, state) "
@@ -236,12 +246,13 @@ class _Recorder(PostgresApplicationRecorder):
                 events=events,
                 channel=Identifier(self.channel_name),
                 keys=table,
+                read_moved=Literal(READ_MOVED),
             )
         )
         self.call_append = SQL(
             "SELECT at, stream, version FROM {}(%s::uuid[], %s::bigint[], %s::text[], "
             "%s::bytea[], %s::text[], %s::text[], %s::uuid[], %s::bigint[], %s::uuid[], "
-            "%s::bigint[], %s)"
+            "%s::bigint[], %s::uuid[], %s::bigint[], %s)"
         ).format(append)
         self.lock_wait = f"{datastore.lock_timeout}s"
         # Ends a session whose client is gone, waiting up to 5 s for it to exit; no row
@@ -327,13 +338,15 @@ class PostgresEventStore:
         return self.read_stream(stream_id, up_to_version=up_to_version)
 
     def append(
-        self, envelopes: Sequence[Envelope[Any]], *, idempotency: IdempotencyRecord | None = None
+        self,
+        envelopes: Sequence[Envelope[Any]],
+        *,
+        idempotency: IdempotencyRecord | None = None,
+        reads: Mapping[UUID, int] | None = None,
     ) -> list[int]:
-        return self.append_many([(envelopes, idempotency)])[0]
+        return self.append_many([Append(envelopes, idempotency, reads or {})])[0]
 
-    def append_many(
-        self, commands: Sequence[tuple[Sequence[Envelope[Any]], IdempotencyRecord | None]]
-    ) -> list[list[int]]:
+    def append_many(self, commands: Sequence[Append]) -> list[list[int]]:
         """Appends several commands' events in one transaction: one table lock, one
         commit. All or nothing: one conflict fails them all (see GroupCommit).
 
@@ -345,29 +358,34 @@ class PostgresEventStore:
         """
         events = [
             (e.stream_id, e.stream_version, e.type_name, self.codec.encode(e))
-            for envelopes, _ in commands
-            for e in envelopes
+            for command in commands
+            for e in command.envelopes
         ]
         if not events:
             return [[] for _ in commands]
         keys = [
             (r.key, r.fingerprint, r.stream_id, r.stream_version,
-             envelopes[-1].stream_id, envelopes[-1].stream_version)
-            for envelopes, r in commands
-            if r is not None and envelopes
+             c.envelopes[-1].stream_id, c.envelopes[-1].stream_version)
+            for c in commands
+            if (r := c.idempotency) is not None and c.envelopes
         ]  # fmt: skip
+        reads = [(stream, version) for c in commands for stream, version in c.reads.items()]
+        columns = _columns(events, 4) + _columns(keys, 6) + _columns(reads, 2)
         try:
             with unavailable_as_store_error():
-                rows = self._insert(_columns(events, 4) + _columns(keys, 6))
+                rows = self._insert(columns)
         except IntegrityError as error:
-            if _violated_constraint(error).startswith(IDEMPOTENCY_TABLE):
+            violated = _violated_constraint(error)
+            if violated.startswith(IDEMPOTENCY_TABLE):
                 raise IdempotencyKeyTaken(str(error)) from error
+            if violated == READ_MOVED:
+                raise ReadStreamMoved(str(error)) from error
             raise ConcurrencyConflict(str(error)) from error
         except _Unanswered as unanswered:
             rows = self._settle(unanswered, events)
         position = {(stream, version): at for at, stream, version in rows}
         ids = iter(position[stream, version] for stream, version, *_ in events)
-        return [list(itertools.islice(ids, len(envelopes))) for envelopes, _ in commands]
+        return [list(itertools.islice(ids, len(c.envelopes))) for c in commands]
 
     def _insert(self, columns: list[list[Any]]) -> list[tuple[Any, ...]]:
         """Raises _Unanswered if the connection broke once COMMIT may have been sent."""

@@ -1,14 +1,19 @@
-"""Interleavings of the command executor, forced deterministically on the real store."""
+"""Interleavings of the command executor, forced deterministically on the real store, and
+its cache of read streams shared with another process."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+
+import pytest
 
 from tests.support.actors import as_admin
 from tests.write_side.api.given import PASSWORD, unique
-from write_side.bootstrap import WriteSide
-from write_side.commands import RegisterUser
+from write_side.bootstrap import WriteSide, bootstrap
+from write_side.commands import CreateTask, DeactivateUser, ReactivateUser, RegisterUser
 from write_side.domain import users
+from write_side.domain.errors import OwnerUnavailable
 from write_side.domain.reservations import Kind
 from write_side.domain.users import User
 from write_side.executor import Transaction
@@ -35,3 +40,58 @@ def test_a_refusal_caused_by_a_sibling_with_the_same_key_replays_the_sibling(
 
     assert executed.replayed
     assert executed.result.id == sibling.user_id
+
+
+@pytest.fixture
+def other_process(write_side: WriteSide) -> Iterator[WriteSide]:
+    """A second command server on the same event store, with a cache of its own."""
+    other = bootstrap(write_side.settings)
+    yield other
+    other.close()
+
+
+def registered(ws: WriteSide) -> uuid.UUID:
+    user_id, name = uuid.uuid4(), unique()
+    ws.users.register(RegisterUser(user_id, f"{name}@example.com", name, PASSWORD), as_admin())
+    return user_id
+
+
+def test_a_task_is_not_created_for_an_owner_deactivated_elsewhere_since_it_was_cached(
+    write_side: WriteSide, other_process: WriteSide
+) -> None:
+    owner = registered(write_side)
+    write_side.tasks.create(CreateTask(uuid.uuid4(), owner, "caches the owner"), as_admin())
+    deactivated = other_process.users.deactivate(DeactivateUser(owner), as_admin()).position
+
+    with pytest.raises(OwnerUnavailable):
+        write_side.tasks.create(CreateTask(uuid.uuid4(), owner, "too late"), as_admin())
+
+    since = write_side.store.read_all(deactivated, 1000)
+    assert [e for e in since if e.type_name == "task.created" and e.event.user_id == owner] == []
+
+
+def test_a_task_refused_on_a_cached_owner_is_decided_again_on_a_fresh_one(
+    write_side: WriteSide, other_process: WriteSide
+) -> None:
+    owner = registered(write_side)
+    write_side.tasks.create(CreateTask(uuid.uuid4(), owner, "caches the owner"), as_admin())
+    other_process.users.deactivate(DeactivateUser(owner), as_admin())
+    with pytest.raises(OwnerUnavailable):  # and caches the owner as deactivated
+        write_side.tasks.create(CreateTask(uuid.uuid4(), owner, "refused"), as_admin())
+    other_process.users.reactivate(ReactivateUser(owner), as_admin())
+
+    executed = write_side.tasks.create(CreateTask(uuid.uuid4(), owner, "welcome back"), as_admin())
+
+    assert executed.result.title == "welcome back"
+
+
+def test_a_command_that_writes_a_stream_forgets_the_kept_copy(write_side: WriteSide) -> None:
+    owner = registered(write_side)
+    write_side.tasks.create(CreateTask(uuid.uuid4(), owner, "caches the owner"), as_admin())
+    cache = write_side.tasks.executor.cache
+    assert cache is not None
+    assert cache.get(owner) is not None
+
+    write_side.users.deactivate(DeactivateUser(owner), as_admin())
+
+    assert cache.get(owner) is None

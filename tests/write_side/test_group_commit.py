@@ -17,6 +17,7 @@ from events.envelope import Envelope
 from tests.write_side.test_postgres import a_task_created, envelope
 from write_side.bootstrap import WriteSide
 from write_side.event_store import (
+    Append,
     ConcurrencyConflict,
     IdempotencyKeyTaken,
     IdempotencyRecord,
@@ -25,7 +26,7 @@ from write_side.event_store import (
 from write_side.group_commit import GroupCommit
 from write_side.postgres import PostgresEventStore
 
-Batch = Sequence[tuple[Sequence[Envelope[Any]], IdempotencyRecord | None]]
+Batch = Sequence[Append]
 
 
 class Held:

@@ -27,10 +27,12 @@ from tests.conftest import BASE_DSN
 from tests.support.tcp_proxy import TcpProxy
 from write_side.bootstrap import WriteSide
 from write_side.event_store import (
+    Append,
     CommitOutcomeUnknown,
     ConcurrencyConflict,
     IdempotencyKeyTaken,
     IdempotencyRecord,
+    ReadStreamMoved,
     StoreUnavailable,
 )
 from write_side.postgres import PostgresEventStore, datastore_from_dsn, ensure_database
@@ -120,9 +122,9 @@ def test_commands_appended_together_keep_their_own_positions_and_keys(
 
     positions = store.append_many(
         [
-            (first, IdempotencyRecord(keys[0], "fp1", user, 1)),
-            ([], None),
-            (second, IdempotencyRecord(keys[1], "fp2", task, 1)),
+            Append(first, IdempotencyRecord(keys[0], "fp1", user, 1)),
+            Append([]),
+            Append(second, IdempotencyRecord(keys[1], "fp2", task, 1)),
         ]
     )
 
@@ -347,3 +349,15 @@ def test_an_append_that_waits_too_long_for_the_lock_is_refused_cleanly(
         assert store.load(stream) == []
     finally:
         store.close()
+
+
+def test_an_append_is_refused_if_a_stream_it_read_moved_on(write_side: WriteSide) -> None:
+    store, owner, task = write_side.store, uuid.uuid4(), uuid.uuid4()
+    store.append([envelope(a_task_created(), owner, 1), envelope(a_task_created(), owner, 2)])
+
+    with pytest.raises(ReadStreamMoved):
+        store.append([envelope(a_task_created(), task, 1)], reads={owner: 1})
+    assert store.load(task) == [], "nothing of it was stored"
+
+    store.append([envelope(a_task_created(), task, 1)], reads={owner: 2, uuid.uuid4(): 0})
+    assert len(store.load(task)) == 1, "read at the current version, or never written"

@@ -33,7 +33,7 @@ class TaskHandlers:
         access.require_acting_for(context.principal, cmd.user_id, "user_id")
 
         def decide(tx: Transaction) -> Task:
-            owner = users.replay(tx.load(cmd.user_id))
+            owner = users.replay(tx.read(cmd.user_id))
             tx.start(cmd.task_id)
             events = tasks.create(
                 owner,
