@@ -1,20 +1,28 @@
 """The users read model: one document per live user, with task counts by status.
 
-Counts are recomputed from this projector's own index of tasks (task id ->
-owner, status) rather than incremented, so applying an event twice cannot
-count it twice. They are recomputed once per batch for each owner whose tasks
-changed, not once per event: a rebuild replays thousands of task events per
-user.
+The projector keeps its own index of tasks (task id -> owner, status, version).
+A task event changes the counts only if it moves its task's index entry on, so
+applying an event twice cannot count it twice. What a batch changed is added to
+each owner's counts once, when the batch is flushed: recounting an owner's tasks
+instead made each batch cost as much as the owner had tasks, and B5's lag grew
+with every task created (py-spy: 13% of the query process in the recount).
+
+Exactly once, across crashes, as in the analytics projector: before a batch
+changes an owner's index entries, it marks their document stale; the flush adds
+the batch's changes and clears the mark in one write; ``setup`` recounts every
+owner a crash left marked.
 """
 
 from __future__ import annotations
+
+from collections import Counter
 
 from events.published import PublishedEvent
 from events.tasks import TaskStatus
 from projections.documents import create_and_cache, delete_and_cache, update_and_cache
 from projections.ports import DocumentCache
 from projections.projector import utc_text
-from read_side.store import DuplicateKey, ReadStore
+from read_side.store import ReadStore
 
 USERS = "users"
 TASK_INDEX = "users__tasks"
@@ -31,7 +39,8 @@ class UsersProjector:
 
     def __init__(self, cache: DocumentCache) -> None:
         self.cache = cache
-        self._touched: set[str] = set()
+        self._changes: dict[str, Counter[str]] = {}
+        """Per owner marked stale in this batch, what its counts have yet to be given."""
 
     def handles(self, event: PublishedEvent) -> bool:
         return event.aggregate in ("user", "task")
@@ -41,14 +50,24 @@ class UsersProjector:
 
     async def setup(self, store: ReadStore) -> None:
         users = store.collection(USERS)
-        for field in ("_username", "_email", "status", "created_at"):
+        for field in ("_username", "_email", "status", "created_at", "_stale"):
             await users.create_index([(field, 1)])
         await store.collection(TASK_INDEX).create_index([("user_id", 1)])
+        for stale in await users.find({"_stale": True}, projection={"_id": 1}):
+            await self._recount(store, stale["_id"])
 
     async def flush(self, store: ReadStore) -> None:
-        touched, self._touched = self._touched, set()
-        for user_id in sorted(touched):
-            await self._recount(store, user_id)
+        """An owner's changes are forgotten only once written: if the store fails
+        midway, the batch comes again, its duplicates change nothing, and what was not
+        yet written must still be here to add."""
+        users = store.collection(USERS)
+        for user_id in sorted(self._changes):
+            added = {f"task_counts.{k}": n for k, n in self._changes[user_id].items() if n}
+            await update_and_cache(
+                users, self.cache, "user", user_id, {},
+                {"$unset": {"_stale": ""}} | ({"$inc": added} if added else {}),
+            )  # fmt: skip
+            del self._changes[user_id]
 
     async def apply(self, event: PublishedEvent, store: ReadStore) -> None:
         if event.aggregate == "user":
@@ -76,11 +95,12 @@ class UsersProjector:
                 "created_at": at,
                 "updated_at": at,
                 "version": version,
-                "task_counts": await _counts(store, uid),
+                "task_counts": await _counts(store, uid),  # tasks seen before their owner
                 "_email": data["email"].casefold(),
                 "_username": data["username"].casefold(),
             }
             await create_and_cache(users, self.cache, "user", uid, doc)
+            self._changes.pop(uid, None)  # counted just now, from the index
             return
         if event.type == "user.deleted":
             await delete_and_cache(users, self.cache, "user", uid)
@@ -104,35 +124,43 @@ class UsersProjector:
         )
 
     async def _apply_task(self, event: PublishedEvent, store: ReadStore) -> None:
-        index, tid, version = store.collection(TASK_INDEX), event.stream_id, event.stream_version
         if event.type == "task.created":
-            try:
-                await index.update_one(
-                    {"_id": tid, "version": {"$lt": version}},
-                    {
-                        "$set": {
-                            "user_id": event.data["user_id"],
-                            "status": TaskStatus.TODO,
-                            "version": version,
-                        }
-                    },
-                    upsert=True,
-                )
-            except DuplicateKey:
-                return
+            status: str | None = TaskStatus.TODO
         elif event.type == "task.deleted":
-            await index.update_one({"_id": tid}, {"$set": {"deleted": True, "version": version}})
+            status = None
         elif event.type == "task.status_changed" or event.type in _STATUS_AFTER:
             status = _STATUS_AFTER.get(event.type) or event.data["to_status"]
-            await index.update_one(
-                {"_id": tid, "version": {"$lt": version}},
-                {"$set": {"status": status, "version": version}},
-            )
         else:
             return  # details do not change counts
-        owner = await index.find_one({"_id": tid}, {"user_id": 1})
-        if owner is not None:
-            self._touched.add(owner["user_id"])
+        index, tid, version = store.collection(TASK_INDEX), event.stream_id, event.stream_version
+        entry = await index.find_one({"_id": tid})
+        if entry is not None and entry["version"] >= version:
+            return  # applied already
+        if event.type == "task.created":
+            owner, before = str(event.data["user_id"]), None
+        elif entry is None:
+            return  # its task.created was never applied: nothing to count
+        else:
+            owner, before = entry["user_id"], None if entry.get("deleted") else entry["status"]
+        await self._mark_stale(store, owner)
+        changes: dict[str, object] = {"version": version}
+        changes |= {"deleted": True} if status is None else {"status": status}
+        if event.type == "task.created":
+            changes["user_id"] = owner
+        await index.update_one({"_id": tid}, {"$set": changes}, upsert=True)
+        counted = self._changes[owner]
+        if before is not None:
+            counted[before] -= 1
+            counted["total"] -= 1
+        if status is not None:
+            counted[status] += 1
+            counted["total"] += 1
+
+    async def _mark_stale(self, store: ReadStore, owner: str) -> None:
+        """Before this batch's first change to the owner's tasks: see the module's doc."""
+        if owner not in self._changes:
+            await store.collection(USERS).update_one({"_id": owner}, {"$set": {"_stale": True}})
+            self._changes[owner] = Counter()
 
     async def _recount(self, store: ReadStore, user_id: str) -> None:
         counts = await _counts(store, user_id)
@@ -142,8 +170,8 @@ class UsersProjector:
             self.cache,
             "user",
             user_id,
-            {"task_counts": {"$ne": counts}},
-            {"$set": {"task_counts": counts}},
+            {},
+            {"$set": {"task_counts": counts}, "$unset": {"_stale": ""}},
         )
 
 
