@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
@@ -90,6 +90,8 @@ class Transaction:
     now: datetime
     new_id: Callable[[], UUID]
     cache: StreamCache | None = None
+    fresh: bool = False
+    """Read every stream from the store (refreshing the cache), none from the cache."""
     versions: dict[UUID, int] = field(default_factory=dict)
     """Streams this command writes: the version each was loaded at."""
     envelopes: list[Envelope[Any]] = field(default_factory=list)
@@ -101,7 +103,8 @@ class Transaction:
     def read(self, stream_id: UUID) -> list[Envelope[Any]]:
         """Loads a stream the command decides on but does not write, from the cache if
         it is there. The append is refused if the stream moved on meanwhile."""
-        stream = self.cache.get(stream_id) if self.cache is not None else None
+        assert stream_id not in self.versions, "a stream the command writes is loaded, not read"
+        stream = None if self.cache is None or self.fresh else self.cache.get(stream_id)
         if stream is not None:
             self.cached.add(stream_id)
         else:
@@ -129,6 +132,7 @@ class Transaction:
         self.versions[stream_id] = 0
 
     def record(self, stream_id: UUID, events: Sequence[DomainEvent]) -> list[Envelope[Any]]:
+        assert stream_id not in self.reads, "a stream the command only read cannot be written"
         recorded = []
         for event in events:
             self.versions[stream_id] += 1
@@ -165,19 +169,25 @@ class CommandExecutor:
         context: CommandContext,
         rebuild: Callable[[list[Envelope[Any]]], R | None],
     ) -> Executed[R]:
-        """``rebuild`` turns a stream back into the result, to answer a retried key."""
-        for attempt in range(self.max_attempts):
+        """``rebuild`` turns a stream back into the result, to answer a retried key.
+
+        A decision on kept streams that fails (refused, or its read stream had moved
+        on) is made again on fresh ones, and that retry is not an attempt: only a
+        race lost on fresh reads counts towards ``max_attempts``.
+        """
+        attempt, fresh = 0, False
+        while attempt < self.max_attempts:
             if context.idempotency_key is not None:
                 replayed = self._replay(context, rebuild)
                 if replayed is not None:
                     return replayed
-            tx = Transaction(self.store, context, self.clock(), self.new_id, self.cache)
+            tx = Transaction(self.store, context, self.clock(), self.new_id, self.cache, fresh)
+            fresh = False
             try:
                 result = decide(tx)
             except DomainError:
-                if tx.cached and self.cache is not None:
-                    # Refused on streams that may be stale: decide again on fresh ones.
-                    self.cache.forget(tx.cached)
+                if tx.cached:  # refused on streams that may be stale
+                    fresh = self._forget(tx.cached)
                     continue
                 # A sibling request with the same key may have committed since the
                 # check above, and be the very reason this one was refused.
@@ -196,20 +206,32 @@ class CommandExecutor:
             try:
                 positions = self.store.append(tx.envelopes, idempotency=record, reads=tx.reads)
             except ReadStreamMoved:
-                if self.cache is not None:
-                    self.cache.forget(tx.reads)
-                continue  # nothing the caller saw is stale: decide again on fresh reads
+                fresh = self._forget(tx.reads)
+                if not tx.cached:  # moved on since a fresh read: a race lost
+                    self._pause(attempt)
+                    attempt += 1
+                continue  # nothing the caller saw is stale, whatever If-Match said
             except ConcurrencyConflict:
                 if context.expected_version is not None:
                     raise VersionMismatch(context.expected_version, None) from None
-                time.sleep(random.uniform(0, min(0.2, self.backoff * 2**attempt)))  # noqa: S311
+                self._pause(attempt)
+                attempt += 1
                 continue
             except IdempotencyKeyTaken:
+                attempt += 1
                 continue  # the next attempt replays what the winner stored
-            if self.cache is not None:
-                self.cache.forget({envelope.stream_id for envelope in tx.envelopes})
+            self._forget({envelope.stream_id for envelope in tx.envelopes})
             return Executed(result, positions[-1])
         raise TooMuchContention(self.max_attempts)
+
+    def _pause(self, attempt: int) -> None:
+        time.sleep(random.uniform(0, min(0.2, self.backoff * 2**attempt)))  # noqa: S311
+
+    def _forget(self, stream_ids: Iterable[UUID]) -> bool:
+        """Drops kept copies; True, so that the next decision reads fresh ones."""
+        if self.cache is not None:
+            self.cache.forget(stream_ids)
+        return True
 
     def _replay(
         self, context: CommandContext, rebuild: Callable[[list[Envelope[Any]]], R | None]

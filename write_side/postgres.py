@@ -137,6 +137,10 @@ class _Datastore(PostgresDatastore):
         def after_connect(conn: psycopg.Connection[Any]) -> None:
             configure(conn)
             conn.execute(statement)
+            # The append function checks read streams after taking the lock, which
+            # sees appends committed meanwhile only under READ COMMITTED: a database
+            # whose default is stricter must not make that check blind.
+            conn.execute("SET default_transaction_isolation = 'read committed'")
             row = conn.execute(
                 "SELECT pid, backend_start FROM pg_stat_activity WHERE pid = pg_backend_pid()"
             ).fetchone()
@@ -211,6 +215,9 @@ class _Recorder(PostgresApplicationRecorder):
         # the lock (commit-ordered positions), the NOTIFY, the events and each
         # command's idempotency record, at the position of the command's last event,
         # found by (stream, version). The lock is held for the server's work only.
+        # A stream a command read must be where it was read, and not be written in
+        # the same call either: in a group, another command may move it first (the
+        # group then falls back to one command at a time, which sorts it out).
         append = Identifier(datastore.schema, APPEND_FUNCTION)
         self.sql_create_statements.append(
             SQL(
@@ -224,8 +231,8 @@ class _Recorder(PostgresApplicationRecorder):
                 "PERFORM set_config('lock_timeout', lock_wait, true); "
                 "LOCK TABLE {events} IN EXCLUSIVE MODE; "
                 "IF EXISTS (SELECT FROM unnest(read_ids, read_versions) AS r(id, version) "
-                "WHERE coalesce((SELECT max(originator_version) FROM {events} "
-                "WHERE originator_id = r.id), 0) <> r.version) THEN "
+                "WHERE r.id = ANY(ids) OR coalesce((SELECT max(originator_version) "
+                "FROM {events} WHERE originator_id = r.id), 0) <> r.version) THEN "
                 "RAISE unique_violation USING CONSTRAINT = {read_moved}, "
                 "MESSAGE = 'a stream the command read has moved on'; END IF; "
                 "NOTIFY {channel}; "
@@ -255,10 +262,10 @@ class _Recorder(PostgresApplicationRecorder):
             "%s::bigint[], %s::uuid[], %s::bigint[], %s)"
         ).format(append)
         self.lock_wait = f"{datastore.lock_timeout}s"
-        # Ends a session whose client is gone, waiting up to 5 s for it to exit; no row
-        # once it has (or the server restarted).
+        # Ends a session whose client is gone, waiting up to the given milliseconds for
+        # it to exit; no row once it has (or the server restarted).
         self.end_backend = SQL(
-            "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity "
+            "SELECT pg_terminate_backend(pid, %s) FROM pg_stat_activity "
             "WHERE pid = %s AND backend_start = %s"
         )
         self.select_appended = SQL(
@@ -416,7 +423,11 @@ class PostgresEventStore:
         it is ended first (or found gone: a restarted server ended it); only then
         does looking for its events give an answer that cannot change. Returns the
         stored rows if it committed; raises StoreUnavailable if it did not, and
-        CommitOutcomeUnknown if the server stays unreachable for ``settle_timeout``.
+        CommitOutcomeUnknown if the server stays unreachable for ``settle_timeout``
+        (give or take one wait for a pooled connection). A session is known by its
+        pid and start time, so this needs direct or session-pooled connections, as
+        LISTEN and prepared statements do: behind a transaction-pooling proxy a pid
+        is not the session's own.
         """
         error = unanswered.__cause__
         backend = unanswered.backend
@@ -430,8 +441,9 @@ class PostgresEventStore:
                     self.datastore.get_connection() as conn,
                     conn.cursor(row_factory=tuple_row) as curs,
                 ):
+                    wait_ms = max(1, int((deadline - time.monotonic()) * 1000))
                     ended = curs.execute(
-                        self.recorder.end_backend, (backend.pid, backend.started)
+                        self.recorder.end_backend, (wait_ms, backend.pid, backend.started)
                     ).fetchall()
                     if not ended:  # no such session any more
                         found = curs.execute(self.recorder.select_appended, keys).fetchall()

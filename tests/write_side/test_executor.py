@@ -95,3 +95,17 @@ def test_a_command_that_writes_a_stream_forgets_the_kept_copy(write_side: WriteS
     write_side.users.deactivate(DeactivateUser(owner), as_admin())
 
     assert cache.get(owner) is None
+
+
+def test_deciding_again_on_fresh_streams_is_not_an_attempt(write_side: WriteSide) -> None:
+    """With one attempt, a refusal on a kept owner is still told as the refusal, not as
+    contention (409)."""
+    one_attempt = bootstrap(write_side.settings.model_copy(update={"command_attempts": 1}))
+    try:
+        owner = registered(one_attempt)
+        one_attempt.users.deactivate(DeactivateUser(owner), as_admin())
+        for _ in range(3):  # the first loads and keeps the owner; the others find it kept
+            with pytest.raises(OwnerUnavailable):
+                one_attempt.tasks.create(CreateTask(uuid.uuid4(), owner, "no"), as_admin())
+    finally:
+        one_attempt.close()

@@ -21,6 +21,7 @@ from write_side.event_store import (
     ConcurrencyConflict,
     IdempotencyKeyTaken,
     IdempotencyRecord,
+    ReadStreamMoved,
     StoreUnavailable,
 )
 from write_side.group_commit import GroupCommit
@@ -160,3 +161,21 @@ def test_an_outage_fails_the_whole_group(held: Held) -> None:
     assert isinstance(results[0], list)
     assert all(isinstance(r, StoreUnavailable) for r in results[1:])
     assert group._leading is False
+
+
+def test_a_command_whose_read_stream_another_in_its_group_moves_is_refused(held: Held) -> None:
+    """B decided on the owner at version 1; A, ahead of it in the group, moves the owner on."""
+    group = GroupCommit(held)
+    owner = uuid.uuid4()
+    held.store.append(one_event(owner, 1))
+    appends = [
+        lambda: group.append(one_event()),  # the leader, held while the others queue
+        lambda: group.append(one_event(owner, 2)),
+        lambda: group.append(one_event(), reads={owner: 1}),
+    ]
+
+    results = run_together(group, held, appends)
+
+    assert isinstance(results[1], list)
+    assert isinstance(results[2], ReadStreamMoved)
+    assert held.transactions == [1, 2, 1, 1]  # the group, then one by one

@@ -361,3 +361,41 @@ def test_an_append_is_refused_if_a_stream_it_read_moved_on(write_side: WriteSide
 
     store.append([envelope(a_task_created(), task, 1)], reads={owner: 2, uuid.uuid4(): 0})
     assert len(store.load(task)) == 1, "read at the current version, or never written"
+
+
+def test_the_read_check_sees_appends_made_while_it_waited_for_the_lock() -> None:
+    """Even where the database's default isolation is REPEATABLE READ, under which a
+    snapshot taken before the lock would miss them."""
+    name = f"tasktrail_test_{uuid.uuid4().hex[:10]}"
+    dsn = make_conninfo(BASE_DSN, dbname=name)
+    ensure_database(dsn)
+    with psycopg.connect(BASE_DSN, autocommit=True) as conn:
+        conn.execute(
+            SQL("ALTER DATABASE {} SET default_transaction_isolation = 'repeatable read'").format(
+                Identifier(name)
+            )
+        )
+    datastore = datastore_from_dsn(dsn, pool_size=2, max_overflow=0, timeout=3, lock_timeout=10)
+    store = PostgresEventStore(datastore, EventCodec(default_registry()))
+    owner = uuid.uuid4()
+    try:
+        store.create_tables()
+        store.append([envelope(a_task_created(), owner, 1)])
+        with ThreadPoolExecutor(1) as pool, psycopg.connect(dsn) as holder:
+            holder.execute("LOCK TABLE stored_events IN EXCLUSIVE MODE")
+            appending = pool.submit(
+                store.append, [envelope(a_task_created(), uuid.uuid4(), 1)], reads={owner: 1}
+            )
+            time.sleep(0.3)  # it waits for the lock
+            holder.execute(
+                "INSERT INTO stored_events (originator_id, originator_version, topic, state) "
+                "VALUES (%s, 2, 'task.details_changed', '{}')",
+                (owner,),
+            )
+            holder.commit()
+            with pytest.raises(ReadStreamMoved):
+                appending.result(timeout=15)
+    finally:
+        store.close()
+        with psycopg.connect(BASE_DSN, autocommit=True) as conn:
+            conn.execute(SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(Identifier(name)))
