@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     pg_settle_timeout: float = Field(8.0, gt=0)
     """Seconds an append whose connection broke after COMMIT keeps trying to learn
     whether it committed, before answering 503 outcome-unknown."""
+    command_threads: int = Field(40, ge=1, le=1000)
+    """Threads a command server runs commands on: each waits while its append does."""
     command_cache_streams: int = Field(10_000, ge=0)
     """Streams a command server keeps to decide commands without loading them (a task's
     owner); 0 loads every time. A stale one costs a retry, never a wrong answer."""

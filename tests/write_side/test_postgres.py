@@ -6,7 +6,7 @@ import dataclasses
 import time
 import uuid
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -208,6 +208,9 @@ def test_a_pooled_connection_is_pinged_only_after_sitting_idle(
         datastore.pool.close()
 
 
+Appending = tuple[Future[list[int]], int]
+
+
 @dataclass
 class SlowCommits:
     """An event store in a database of its own, reached through a proxy, whose commits
@@ -232,6 +235,14 @@ class SlowCommits:
                 return int(row[0])
             time.sleep(0.05)
         raise AssertionError("no commit started")
+
+    def cut_while_committing(self, pool: ThreadPoolExecutor, stream: uuid.UUID) -> Appending:
+        """Appends one event to ``stream`` and cuts the network once its commit sleeps;
+        returns the append under way and its server session's pid."""
+        appending = pool.submit(self.store.append, [envelope(a_task_created(), stream, 1)])
+        session = self.waiting_commit()
+        self.proxy.cut()
+        return appending, session
 
     def alive(self, pid: int) -> bool:
         found = self.admin.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", (pid,))
@@ -281,9 +292,7 @@ def test_an_append_whose_commit_answer_was_lost_finds_out_that_it_committed(
     stream = uuid.uuid4()
     slow_commits.delay(1)
     with ThreadPoolExecutor(1) as pool:
-        appending = pool.submit(slow_commits.store.append, [envelope(a_task_created(), stream, 1)])
-        session = slow_commits.waiting_commit()
-        slow_commits.proxy.cut()
+        appending, session = slow_commits.cut_while_committing(pool, stream)
         for _ in range(100):  # it commits, then finds its client gone and exits
             if not slow_commits.alive(session):
                 break
@@ -301,9 +310,7 @@ def test_an_append_whose_session_outlives_its_client_ends_it_before_answering(
     stream = uuid.uuid4()
     slow_commits.delay(60)
     with ThreadPoolExecutor(1) as pool:
-        appending = pool.submit(slow_commits.store.append, [envelope(a_task_created(), stream, 1)])
-        session = slow_commits.waiting_commit()
-        slow_commits.proxy.cut()
+        appending, session = slow_commits.cut_while_committing(pool, stream)
         slow_commits.proxy.start()
         with pytest.raises(StoreUnavailable) as refused:
             appending.result(timeout=15)
@@ -319,9 +326,7 @@ def test_an_append_that_cannot_find_out_says_its_outcome_is_unknown(
     stream = uuid.uuid4()
     slow_commits.delay(60)
     with ThreadPoolExecutor(1) as pool:
-        appending = pool.submit(slow_commits.store.append, [envelope(a_task_created(), stream, 1)])
-        slow_commits.waiting_commit()
-        slow_commits.proxy.cut()  # and it stays cut
+        appending, _ = slow_commits.cut_while_committing(pool, stream)  # and it stays cut
         started = time.monotonic()
         with pytest.raises(CommitOutcomeUnknown):
             appending.result(timeout=15)

@@ -10,6 +10,7 @@ from starlette.responses import Response
 from write_side.api.deps import Context, WriteSideDep
 from write_side.api.responses import resource
 from write_side.api.schemas import ActivityCreate, ActivityPublic
+from write_side.api.threads import Threads
 from write_side.commands import TrackActivity
 from write_side.domain.access import require
 
@@ -17,9 +18,11 @@ router = APIRouter(prefix="/analytics", tags=["analytics"])
 
 
 @router.post("/events", status_code=201, response_model=ActivityPublic)
-def track_activity(body: ActivityCreate, ws: WriteSideDep, context: Context) -> Response:
+async def track_activity(
+    body: ActivityCreate, ws: WriteSideDep, context: Context, threads: Threads
+) -> Response:
     fields = body.model_dump()
     fields["user_id"] = body.user_id or require(context.principal).user_id
     command = TrackActivity(activity_id=uuid.uuid4(), **fields)
-    executed = ws.activity.track(command, context)
+    executed = await threads.run(ws.activity.track, command, context)
     return resource(ActivityPublic.of(executed.result), executed, 201)

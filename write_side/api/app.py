@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
 from common.middleware import BodyLimit, RequestContext
@@ -10,6 +13,7 @@ from common.telemetry import TELEMETRY_OFF
 from common.tokens import TokenCodec
 from write_side.api import analytics, auth, health, tasks, users
 from write_side.api.errors import install_error_handlers
+from write_side.api.threads import CommandThreads
 from write_side.bootstrap import WriteSide
 
 API_PREFIX = "/api/v1"
@@ -22,7 +26,15 @@ def create_command_app(
     write_side: WriteSide, tokens: TokenCodec, *, docs_prefix: str = ""
 ) -> FastAPI:
     """``docs_prefix`` moves /docs and /openapi.json, to share a port with the query app."""
+    threads = CommandThreads(write_side.settings.command_threads)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        threads.close()
+
     app = FastAPI(
+        lifespan=lifespan,
         telemetry=TELEMETRY_OFF,
         docs_url=f"{docs_prefix}/docs",
         redoc_url=None,
@@ -33,6 +45,7 @@ def create_command_app(
     )
     app.state.write_side = write_side
     app.state.tokens = tokens
+    app.state.threads = threads
     for router in (auth.router, users.router, tasks.router, analytics.router):
         app.include_router(router, prefix=API_PREFIX, responses=COMMAND_ERRORS)
     app.include_router(health.router, responses=HEALTH_ERRORS)

@@ -9,6 +9,8 @@ from common.problems import Problem, problem_responses
 from common.tokens import TokenCodec
 from write_side.api.deps import WriteSideDep
 from write_side.api.schemas import AccessToken, Login
+from write_side.api.threads import Threads
+from write_side.bootstrap import WriteSide
 from write_side.domain.reservations import Kind, reservation_id
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -17,12 +19,20 @@ _REFUSED = "the login or the password is not correct"
 
 
 @router.post("/token", response_model=AccessToken, responses=problem_responses(401, 429))
-def issue_token(body: Login, request: Request, ws: WriteSideDep) -> Response:
+async def issue_token(
+    body: Login, request: Request, ws: WriteSideDep, threads: Threads
+) -> Response:
     """Every refusal reads the same, and costs the same, whether or not the account exists."""
+    address = request.client.host if request.client else "unknown"
+    tokens: TokenCodec = request.app.state.tokens
+    return await threads.run(_issue, body, address, ws, tokens)
+
+
+def _issue(body: Login, address: str, ws: WriteSide, tokens: TokenCodec) -> Response:
+    """Blocking: the login limits in Redis, the password hash, the event store."""
     kind, login = (Kind.EMAIL, body.email) if body.email else (Kind.USERNAME, body.username)
     assert login is not None
     account = str(reservation_id(kind, login))
-    address = request.client.host if request.client else "unknown"
     wait = ws.logins.retry_after(account, address)
     if wait:
         raise Problem(
@@ -42,7 +52,6 @@ def issue_token(body: Login, request: Request, ws: WriteSideDep) -> Response:
             headers={"WWW-Authenticate": 'Bearer realm="tasktrail"'},
         )
     ws.logins.succeeded(account)
-    tokens: TokenCodec = request.app.state.tokens
     issued = AccessToken(
         access_token=tokens.issue(user.id, user.role),
         expires_in=int(tokens.lifetime.total_seconds()),

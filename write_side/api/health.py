@@ -6,20 +6,21 @@ from fastapi import APIRouter
 
 from common.problems import Problem
 from write_side.api.deps import WriteSideDep
+from write_side.api.threads import Threads
 from write_side.event_store import StoreUnavailable
 
 router = APIRouter(prefix="/health", tags=["health"])
 
 
 @router.get("")
-def live() -> dict[str, str]:
+async def live() -> dict[str, str]:
     return {"status": "ok"}
 
 
 @router.get("/ready")
-def ready(ws: WriteSideDep) -> dict[str, object]:
+async def ready(ws: WriteSideDep, threads: Threads) -> dict[str, object]:
     try:
-        ws.store.ping()
+        await threads.run(ws.store.ping)
     except StoreUnavailable as error:
         raise Problem(
             503,

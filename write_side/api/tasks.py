@@ -11,6 +11,7 @@ from starlette.responses import Response
 from write_side.api.deps import Context, WriteSideDep
 from write_side.api.responses import no_content, resource
 from write_side.api.schemas import TaskCreate, TaskPublic, TaskUpdate
+from write_side.api.threads import Threads
 from write_side.commands import UNSET, CompleteTask, CreateTask, DeleteTask, UpdateTask
 from write_side.domain.access import require
 
@@ -18,7 +19,9 @@ router = APIRouter(prefix="/tasks", tags=["tasks"])
 
 
 @router.post("", status_code=201, response_model=TaskPublic)
-def create_task(body: TaskCreate, ws: WriteSideDep, context: Context) -> Response:
+async def create_task(
+    body: TaskCreate, ws: WriteSideDep, context: Context, threads: Threads
+) -> Response:
     command = CreateTask(
         task_id=uuid.uuid4(),
         user_id=body.user_id or require(context.principal).user_id,
@@ -27,13 +30,15 @@ def create_task(body: TaskCreate, ws: WriteSideDep, context: Context) -> Respons
         priority=body.priority,
         due_date=body.due_date,
     )
-    executed = ws.tasks.create(command, context)
+    executed = await threads.run(ws.tasks.create, command, context)
     task = executed.result
     return resource(TaskPublic.model_validate(task), executed, 201, f"/api/v1/tasks/{task.id}")
 
 
 @router.patch("/{task_id}", response_model=TaskPublic)
-def update_task(task_id: UUID, body: TaskUpdate, ws: WriteSideDep, context: Context) -> Response:
+async def update_task(
+    task_id: UUID, body: TaskUpdate, ws: WriteSideDep, context: Context, threads: Threads
+) -> Response:
     given = body.model_fields_set
     command = UpdateTask(
         task_id=task_id,
@@ -43,15 +48,19 @@ def update_task(task_id: UUID, body: TaskUpdate, ws: WriteSideDep, context: Cont
         due_date=body.due_date if "due_date" in given else UNSET,
         status=body.status if body.status is not None else UNSET,
     )
-    executed = ws.tasks.update(command, context)
+    executed = await threads.run(ws.tasks.update, command, context)
     return resource(TaskPublic.model_validate(executed.result), executed)
 
 
 @router.post("/{task_id}/complete", status_code=204, response_class=Response)
-def complete_task(task_id: UUID, ws: WriteSideDep, context: Context) -> Response:
-    return no_content(ws.tasks.complete(CompleteTask(task_id), context))
+async def complete_task(
+    task_id: UUID, ws: WriteSideDep, context: Context, threads: Threads
+) -> Response:
+    return no_content(await threads.run(ws.tasks.complete, CompleteTask(task_id), context))
 
 
 @router.delete("/{task_id}", status_code=204, response_class=Response)
-def delete_task(task_id: UUID, ws: WriteSideDep, context: Context) -> Response:
-    return no_content(ws.tasks.delete(DeleteTask(task_id), context))
+async def delete_task(
+    task_id: UUID, ws: WriteSideDep, context: Context, threads: Threads
+) -> Response:
+    return no_content(await threads.run(ws.tasks.delete, DeleteTask(task_id), context))

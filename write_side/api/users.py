@@ -18,6 +18,7 @@ from write_side.api.schemas import (
     UserPublic,
     UserUpdate,
 )
+from write_side.api.threads import Threads
 from write_side.commands import (
     UNSET,
     ChangePassword,
@@ -33,7 +34,9 @@ router = APIRouter(prefix="/users", tags=["users"])
 
 
 @router.post("", status_code=201, response_model=UserPublic)
-def register_user(body: UserCreate, ws: WriteSideDep, context: AnonymousContext) -> Response:
+async def register_user(
+    body: UserCreate, ws: WriteSideDep, context: AnonymousContext, threads: Threads
+) -> Response:
     """Open to anyone: the new user is the actor of their own registration."""
     user_id = uuid.uuid4()
     context = dataclasses.replace(context, actor=str(user_id))
@@ -45,13 +48,15 @@ def register_user(body: UserCreate, ws: WriteSideDep, context: AnonymousContext)
         full_name=body.full_name,
         bio=body.bio,
     )
-    executed = ws.users.register(command, context)
+    executed = await threads.run(ws.users.register, command, context)
     user = executed.result
     return resource(UserPublic.model_validate(user), executed, 201, f"/api/v1/users/{user.id}")
 
 
 @router.patch("/{user_id}", response_model=UserPublic)
-def update_user(user_id: UUID, body: UserUpdate, ws: WriteSideDep, context: Context) -> Response:
+async def update_user(
+    user_id: UUID, body: UserUpdate, ws: WriteSideDep, context: Context, threads: Threads
+) -> Response:
     given = body.model_fields_set
     command = UpdateUser(
         user_id=user_id,
@@ -60,36 +65,44 @@ def update_user(user_id: UUID, body: UserUpdate, ws: WriteSideDep, context: Cont
         full_name=body.full_name if "full_name" in given else UNSET,
         bio=body.bio if "bio" in given else UNSET,
     )
-    executed = ws.users.update(command, context)
+    executed = await threads.run(ws.users.update, command, context)
     return resource(UserPublic.model_validate(executed.result), executed)
 
 
 @router.post("/{user_id}/password", status_code=204, response_class=Response)
-def change_password(
-    user_id: UUID, body: PasswordChange, ws: WriteSideDep, context: Context
+async def change_password(
+    user_id: UUID, body: PasswordChange, ws: WriteSideDep, context: Context, threads: Threads
 ) -> Response:
     command = ChangePassword(user_id, body.current_password, body.new_password)
-    return no_content(ws.users.change_password(command, context))
+    return no_content(await threads.run(ws.users.change_password, command, context))
 
 
 @router.post("/{user_id}/deactivate", status_code=204, response_class=Response)
-def deactivate_user(user_id: UUID, ws: WriteSideDep, context: Context) -> Response:
-    return no_content(ws.users.deactivate(DeactivateUser(user_id), context))
+async def deactivate_user(
+    user_id: UUID, ws: WriteSideDep, context: Context, threads: Threads
+) -> Response:
+    return no_content(await threads.run(ws.users.deactivate, DeactivateUser(user_id), context))
 
 
 @router.post("/{user_id}/activate", status_code=204, response_class=Response)
-def activate_user(user_id: UUID, ws: WriteSideDep, context: Context) -> Response:
+async def activate_user(
+    user_id: UUID, ws: WriteSideDep, context: Context, threads: Threads
+) -> Response:
     """Admins only."""
-    return no_content(ws.users.reactivate(ReactivateUser(user_id), context))
+    return no_content(await threads.run(ws.users.reactivate, ReactivateUser(user_id), context))
 
 
 @router.put("/{user_id}/role", response_model=UserPublic)
-def change_role(user_id: UUID, body: RoleChange, ws: WriteSideDep, context: Context) -> Response:
+async def change_role(
+    user_id: UUID, body: RoleChange, ws: WriteSideDep, context: Context, threads: Threads
+) -> Response:
     """Admins only."""
-    executed = ws.users.change_role(ChangeRole(user_id, body.role), context)
+    executed = await threads.run(ws.users.change_role, ChangeRole(user_id, body.role), context)
     return resource(UserPublic.model_validate(executed.result), executed)
 
 
 @router.delete("/{user_id}", status_code=204, response_class=Response)
-def delete_user(user_id: UUID, ws: WriteSideDep, context: Context) -> Response:
-    return no_content(ws.users.delete(DeleteUser(user_id), context))
+async def delete_user(
+    user_id: UUID, ws: WriteSideDep, context: Context, threads: Threads
+) -> Response:
+    return no_content(await threads.run(ws.users.delete, DeleteUser(user_id), context))
