@@ -135,7 +135,7 @@ class _Counts:
         if self.last_activity is None or event["timestamp"] > self.last_activity:
             self.last_activity = event["timestamp"]
         self.names[event["event_name"]] += 1
-        self.types[event["event_type"]] += 1
+        self.types[_field_name(event["event_type"])] += 1
         self.days[event["_day"]] += 1
 
     def plus(self, other: _Counts) -> _Counts:
@@ -173,6 +173,12 @@ class _Counts:
             "_names": [[n, c] for n, c in sorted(self.names.items())],
             "_stale": False,
         }
+
+
+def _field_name(label: str) -> str:
+    """A type as a summary's field name: the API refuses NUL in one, but an event stored
+    before it did must not stop the projector (no MongoDB field name holds NUL)."""
+    return label.replace("\x00", "\ufffd")
 
 
 async def _recount(store: ReadStore, user_id: str) -> _Counts:

@@ -4,6 +4,7 @@ fails midway through a flush."""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -151,3 +152,16 @@ async def test_a_flush_the_store_breaks_midway_is_completed_by_the_batch_again(
 
     assert public(await summary(store)) == EXPECTED
     assert (await summary(store, other))["total_events"] == 1
+
+
+async def test_an_event_type_holding_nul_stored_before_the_api_refused_it_is_counted(
+    store: MemoryReadStore,
+) -> None:
+    """No field name may hold NUL: the projector stopped on one, now it counts it as U+FFFD."""
+    odd = activity(1, "click")
+    odd = dataclasses.replace(odd, data={**odd.data, "event_type": "u\x00i"})
+    projector = AnalyticsProjector()
+    await applied(projector, store, odd)
+    await projector.flush(store)
+
+    assert (await summary(store))["by_type"] == {"u\ufffdi": 1}

@@ -57,6 +57,18 @@ Label = Annotated[
     StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=VISIBLE),
 ]
 
+FieldName = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True,
+        min_length=1,
+        max_length=100,
+        pattern=r"^[^\x00]*[^\s\x00\x1c-\x1f\x85\ufeff][^\x00]*$",
+    ),
+]
+"""A Label that becomes a field name in a read model (an activity summary counts events
+by type): MongoDB holds no NUL in a field name, and a projector that met one stopped."""
+
 _SAFE_INTEGER = 2**53 - 1
 PropertyNumber = Field(ge=-_SAFE_INTEGER, le=_SAFE_INTEGER)
 """Numbers within ±(2⁵³-1), which every JSON reader holds exactly (RFC 7493), BSON and
@@ -159,7 +171,7 @@ class TaskUpdate(_Input):
 
 
 class ActivityCreate(_Input):
-    event_type: Label
+    event_type: FieldName
     event_name: Title
     category: Label | None = None
     user_id: UUID | None = Field(None, description="Whose activity; yours when omitted")

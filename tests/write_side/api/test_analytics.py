@@ -43,3 +43,13 @@ async def test_properties_must_be_an_object(commands: httpx.AsyncClient) -> None
     )
 
     assert response.status_code == 422
+
+
+async def test_an_event_type_holding_nul_is_422(commands: httpx.AsyncClient) -> None:
+    """It becomes a field name in the activity summary, where MongoDB refuses NUL."""
+    body = {"event_type": "page\x00view", "event_name": "dashboard"}
+
+    response = await commands.post(EVENTS, json=body)
+
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["loc"] == ["body", "event_type"]
