@@ -187,7 +187,8 @@ class CommandExecutor:
                 result = decide(tx)
             except DomainError:
                 if tx.cached:  # refused on streams that may be stale
-                    fresh = self._forget(tx.cached)
+                    self._forget(tx.cached)
+                    fresh = True
                     continue
                 # A sibling request with the same key may have committed since the
                 # check above, and be the very reason this one was refused.
@@ -206,7 +207,8 @@ class CommandExecutor:
             try:
                 positions = self.store.append(tx.envelopes, idempotency=record, reads=tx.reads)
             except ReadStreamMoved:
-                fresh = self._forget(tx.reads)
+                self._forget(tx.reads)
+                fresh = True
                 if not tx.cached:  # moved on since a fresh read: a race lost
                     self._pause(attempt)
                     attempt += 1
@@ -227,11 +229,9 @@ class CommandExecutor:
     def _pause(self, attempt: int) -> None:
         time.sleep(random.uniform(0, min(0.2, self.backoff * 2**attempt)))  # noqa: S311
 
-    def _forget(self, stream_ids: Iterable[UUID]) -> bool:
-        """Drops kept copies; True, so that the next decision reads fresh ones."""
+    def _forget(self, stream_ids: Iterable[UUID]) -> None:
         if self.cache is not None:
             self.cache.forget(stream_ids)
-        return True
 
     def _replay(
         self, context: CommandContext, rebuild: Callable[[list[Envelope[Any]]], R | None]

@@ -6,10 +6,10 @@ command to arrive while no append is under way leads: it appends everything
 queued behind it in one transaction, then hands the lead to the next command
 that queued meanwhile. Commands are independent, so if the shared transaction
 fails on a conflict (two commands racing for one stream version, or one
-Idempotency-Key), the group falls back to one transaction per command, and only
-the command that lost gets its ConcurrencyConflict (as does one whose read stream
-moved on). PostgreSQL's own
-commit_delay does something similar for fsyncs alone; this also shares the lock.
+Idempotency-Key, or a stream one command read and another wrote), the group falls
+back to one transaction per command, and only the command that lost gets its
+ConcurrencyConflict. PostgreSQL's own commit_delay does something similar for
+fsyncs alone; this also shares the lock.
 """
 
 from __future__ import annotations
