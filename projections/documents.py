@@ -25,8 +25,9 @@ async def refresh_cache(collection: Collection, cache: DocumentCache, kind: str,
 
 async def create_and_cache(
     collection: Collection, cache: DocumentCache, kind: str, id: str, document: dict[str, Any]
-) -> None:
-    """Writes a stream's first document, unless one at its version or later is there."""
+) -> bool:
+    """Writes a stream's first document, unless one at its version or later is there;
+    False if one was."""
     try:
         await collection.update_one(
             {"_id": id, "version": {"$lt": document["version"]}},
@@ -34,8 +35,9 @@ async def create_and_cache(
             upsert=True,
         )
     except DuplicateKey:
-        return  # already applied
+        return False  # already applied
     await refresh_cache(collection, cache, kind, id)
+    return True
 
 
 async def update_and_cache(

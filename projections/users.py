@@ -99,8 +99,8 @@ class UsersProjector:
                 "_email": data["email"].casefold(),
                 "_username": data["username"].casefold(),
             }
-            await create_and_cache(users, self.cache, "user", uid, doc)
-            self._changes.pop(uid, None)  # counted just now, from the index
+            if await create_and_cache(users, self.cache, "user", uid, doc):
+                self._changes.pop(uid, None)  # counted just now, from the index
             return
         if event.type == "user.deleted":
             await delete_and_cache(users, self.cache, "user", uid)

@@ -143,3 +143,19 @@ async def test_a_batch_of_an_existing_owner_reads_none_of_their_other_tasks(
 
     assert counting.finds == 0
     assert (await user(store))["task_counts"] == EXPECTED
+
+
+async def test_a_registration_applied_again_keeps_the_batchs_changes(
+    store: MemoryReadStore,
+) -> None:
+    """Redelivered after a crash, out of order: its document is there already, so the
+    counts it would have taken from the index are not taken, and the batch's stay."""
+    projector = UsersProjector(NoCache())
+    await applied(projector, store, REGISTERED)
+    await projector.flush(store)
+
+    await applied(projector, store, *FIRST, REGISTERED, *SECOND)
+    await projector.flush(store)
+
+    assert (await user(store))["task_counts"] == EXPECTED
+    assert "_stale" not in await user(store)
