@@ -21,6 +21,7 @@ from typing_extensions import TypeAliasType
 from common.emails import Email
 from events.tasks import Priority, TaskStatus
 from events.users import Role
+from write_side.api.storable import NUL_FREE, NUL_FREE_KEYS, VISIBLE, StorableInput
 from write_side.domain.activity import Activity
 
 MAX_PROPERTIES_BYTES = 16 * 1024
@@ -28,7 +29,7 @@ MAX_PROPERTIES_BYTES = 16 * 1024
 Username = Annotated[
     str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9_.\-]{3,32}$")
 ]
-Password = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+Password = Annotated[str, StringConstraints(min_length=1, max_length=256, pattern=NUL_FREE)]
 NewPassword = Annotated[
     Password,
     Field(
@@ -37,51 +38,41 @@ NewPassword = Annotated[
         # Documents the policy the domain enforces (write_side.domain.passwords).
         json_schema_extra={
             "minLength": 10,
-            "pattern": r"^(?!(?:[a-z]+|[A-Z]+|[0-9]+|[^a-zA-Z0-9]+)$)[\s\S]{10,256}$",
+            "pattern": r"^(?!(?:[a-z]+|[A-Z]+|[0-9]+|[^a-zA-Z0-9]+)$)[^\x00]{10,256}$",
         },
     ),
 ]
-FullName = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
-Bio = Annotated[str, StringConstraints(max_length=2000)]
-VISIBLE = r"[^\s\x1c-\x1f\x85\ufeff]"
-"""Holds a character that no whitespace stripping removes (by any of the Python, Rust
-and JavaScript definitions): in the documents a bare minLength would call "\f" valid,
-which stripping turns into the empty string."""
+FullName = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=200, pattern=NUL_FREE)
+]
+Bio = Annotated[str, StringConstraints(max_length=2000, pattern=NUL_FREE)]
 Title = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=VISIBLE),
 ]
-Description = Annotated[str, StringConstraints(max_length=5000)]
+Description = Annotated[str, StringConstraints(max_length=5000, pattern=NUL_FREE)]
 Label = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=VISIBLE),
 ]
-
-FieldName = Annotated[
-    str,
-    StringConstraints(
-        strip_whitespace=True,
-        min_length=1,
-        max_length=100,
-        pattern=r"^[^\x00]*[^\s\x00\x1c-\x1f\x85\ufeff][^\x00]*$",
-    ),
-]
-"""A Label that becomes a field name in a read model (an activity summary counts events
-by type): MongoDB holds no NUL in a field name, and a projector that met one stopped."""
+LoginName = Annotated[str, StringConstraints(min_length=1, max_length=254, pattern=NUL_FREE)]
 
 _SAFE_INTEGER = 2**53 - 1
 PropertyNumber = Field(ge=-_SAFE_INTEGER, le=_SAFE_INTEGER)
 """Numbers within ±(2⁵³-1), which every JSON reader holds exactly (RFC 7493), BSON and
 the event codec included; one bound for integers and floats keeps the rule simple.
 (A 64-bit bound would not survive the OpenAPI document, which writes bounds as floats.)"""
+PropertyText = Annotated[str, StringConstraints(pattern=NUL_FREE)]
 PropertyValue = TypeAliasType(
     "PropertyValue",
-    "Union[str, bool, Annotated[int, PropertyNumber], Annotated[float, PropertyNumber],"
-    " list[PropertyValue], dict[str, PropertyValue], None]",
+    "Union[PropertyText, bool, Annotated[int, PropertyNumber], Annotated[float, PropertyNumber],"
+    " list[PropertyValue], Properties, None]",
 )
+Properties = Annotated[dict[str, PropertyValue], Field(json_schema_extra=NUL_FREE_KEYS)]
+"""Keys are checked by StorableInput; this documents them."""
 
 
-class _Input(BaseModel):
+class _Input(StorableInput):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
@@ -121,14 +112,14 @@ class Login(_Input):
     model_config = ConfigDict(
         json_schema_extra={
             "oneOf": [
-                {"required": [name], "properties": {name: {"type": "string"}}}
+                {"required": [name], "properties": {name: {"type": "string", "pattern": NUL_FREE}}}
                 for name in ("username", "email")
             ]
         }
     )
 
-    username: Annotated[str, StringConstraints(min_length=1, max_length=254)] | None = None
-    email: Annotated[str, StringConstraints(min_length=1, max_length=254)] | None = None
+    username: LoginName | None = None
+    email: LoginName | None = None
     password: Password
 
     @model_validator(mode="after")
@@ -171,11 +162,11 @@ class TaskUpdate(_Input):
 
 
 class ActivityCreate(_Input):
-    event_type: FieldName
+    event_type: Label
     event_name: Title
     category: Label | None = None
     user_id: UUID | None = Field(None, description="Whose activity; yours when omitted")
-    properties: dict[str, PropertyValue] = Field(
+    properties: Properties = Field(
         default_factory=dict,
         description="Any JSON object of at most 16 kB; numbers within ±(2⁵³-1)",
     )
