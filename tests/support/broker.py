@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import subprocess
-
 import aio_pika
 
 
@@ -40,13 +37,6 @@ async def delete(
             await channel.queue_delete(queue)
         for exchange in exchanges:
             await channel.exchange_delete(exchange)
-
-
-async def rabbitmqctl(*args: str) -> None:
-    """Runs rabbitmqctl without blocking the event loop (the relay keeps running)."""
-    await asyncio.to_thread(
-        subprocess.run, ["rabbitmqctl", *args], check=True, capture_output=True, timeout=120
-    )
 
 
 async def consumers(url: str, queue: str) -> int:

@@ -7,6 +7,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import psycopg
 import pytest
@@ -17,22 +18,25 @@ from events.codec import EventCodec
 from tests.conftest import System
 from tests.support import broker
 from tests.support.actors import as_admin
+from tests.support.instances import private_rabbitmq
 from write_side.bootstrap import WriteSide
 from write_side.broker import AmqpPublisher, exchange_name
 from write_side.commands import TrackActivity
 from write_side.relay import Relay
 
 
-@pytest.fixture
-async def relay(settings: Settings, write_side: WriteSide) -> AsyncIterator[tuple[Relay, str]]:
+@asynccontextmanager
+async def _relay_on(
+    settings: Settings, write_side: WriteSide, amqp_url: str
+) -> AsyncIterator[tuple[Relay, str]]:
     """A relay of its own, on an exchange of its own, starting at the current head."""
     namespace = f"{settings.namespace}_relay_{uuid.uuid4().hex[:6]}"
     queue = f"{namespace}.observer"
-    await broker.bound_queue(settings.rabbitmq_url, exchange_name(namespace), queue)
+    await broker.bound_queue(amqp_url, exchange_name(namespace), queue)
     relay = Relay(
         write_side.store,
         EventCodec(default_registry()),
-        AmqpPublisher(settings.rabbitmq_url, namespace),
+        AmqpPublisher(amqp_url, namespace),
         dsn=settings.postgres_dsn,
         name=f"relay-{namespace}",
         batch_size=100,
@@ -40,12 +44,18 @@ async def relay(settings: Settings, write_side: WriteSide) -> AsyncIterator[tupl
     write_side.store.set_position(relay.name, write_side.store.head())
     stop = asyncio.Event()
     task = asyncio.create_task(relay.run(stop))
-    yield relay, queue
-    stop.set()
-    await asyncio.wait_for(task, 15)
-    await broker.delete(
-        settings.rabbitmq_url, queues=(queue,), exchanges=(exchange_name(namespace),)
-    )
+    try:
+        yield relay, queue
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 15)
+        await broker.delete(amqp_url, queues=(queue,), exchanges=(exchange_name(namespace),))
+
+
+@pytest.fixture
+async def relay(settings: Settings, write_side: WriteSide) -> AsyncIterator[tuple[Relay, str]]:
+    async with _relay_on(settings, write_side, settings.rabbitmq_url) as made:
+        yield made
 
 
 async def until(condition: object, within: float) -> bool:
@@ -120,34 +130,32 @@ async def test_a_dropped_listen_connection_reconnects(
 
 
 async def test_a_broker_restart_during_a_burst_loses_nothing(
-    settings: Settings, write_side: WriteSide, system: System, relay: tuple[Relay, str]
+    settings: Settings, write_side: WriteSide
 ) -> None:
-    """1,000 commands; RabbitMQ stops and starts in the middle of them."""
-    publisher, queue = relay
-    positions: list[int] = []
+    """1,000 commands; RabbitMQ stops and starts in the middle of them. The broker is a
+    private node of this test's own: the shared one serves every other test."""
+    with private_rabbitmq() as rabbit:
+        async with _relay_on(settings, write_side, rabbit.url) as (publisher, queue):
+            positions: list[int] = []
 
-    async def burst() -> None:
-        for n in range(1000):
-            positions.append(await asyncio.to_thread(track, write_side, n))
+            async def burst() -> None:
+                for n in range(1000):
+                    positions.append(await asyncio.to_thread(track, write_side, n))
 
-    commands = asyncio.create_task(burst())
-    await until(lambda: len(positions) >= 200, within=30)
-    await broker.rabbitmqctl("stop_app")
-    stopped_at = len(positions)
-    await asyncio.sleep(1)
-    await broker.rabbitmqctl("start_app")
-    await commands
+            commands = asyncio.create_task(burst())
+            await until(lambda: len(positions) >= 200, within=30)
+            await asyncio.to_thread(rabbit.stop_app)
+            stopped_at = len(positions)
+            await asyncio.sleep(1)
+            await asyncio.to_thread(rabbit.start_app)
+            await commands
 
-    assert len(positions) == 1000, "every command succeeded while the broker was down"
-    assert len(positions) > stopped_at, "commands went on during the outage"
-    assert await until(lambda: publisher.position >= positions[-1], within=60)
-    delivered = Counter(
-        m.headers["position"] for m in await broker.drain(settings.rabbitmq_url, queue)
-    )
-    assert set(positions) <= set(delivered), "no event was lost"
-    duplicates = sum(n - 1 for n in delivered.values())
-    assert duplicates <= publisher.batch_size, "only an unconfirmed batch may be sent twice"
-
-    head = write_side.store.head()  # the projectors reconnect and catch up too
-    for name in ("users", "tasks", "analytics", "audit"):
-        assert await system.checkpoints.wait(name, head, within=60) >= head
+            assert len(positions) == 1000, "every command succeeded while the broker was down"
+            assert len(positions) > stopped_at, "commands went on during the outage"
+            assert await until(lambda: publisher.position >= positions[-1], within=60)
+            delivered = Counter(
+                m.headers["position"] for m in await broker.drain(rabbit.url, queue)
+            )
+            assert set(positions) <= set(delivered), "no event was lost"
+            duplicates = sum(n - 1 for n in delivered.values())
+            assert duplicates <= publisher.batch_size, "only an unconfirmed batch may be sent twice"
