@@ -1,9 +1,9 @@
 """B5: commit -> query-visible lag under a steady open-loop load.
 
-The production topology, one process each: `serve commands`, `relay`, and
-`serve queries --with-projectors` (the in-process read store lives with its
-projectors). The all-in-one `serve` would put all of it on one GIL, where B1's
-rate, measured on `serve commands` alone, is out of reach.
+The production topology, one process each: `serve commands`, `relay`, `project` (every
+projector) and `serve queries`, sharing the PostgreSQL read store. The all-in-one
+`serve` would put all of it on one GIL, where B1's rate, measured on `serve commands`
+alone, is out of reach.
 
 Commands (half POST /tasks, half PATCH /tasks/{id}) start on a fixed schedule,
 whether or not earlier ones have answered, so a slow server cannot slow the
@@ -138,7 +138,8 @@ def b5(ctx: Context) -> list[Row]:
         server(["cli", "serve", "commands", "--port", str(PORT)], port=PORT, ready="/health",
                env=env) as commands,
         server(["cli", "relay"], port=0, ready=None, env=env),
-        server(["cli", "serve", "queries", "--with-projectors", "--port", str(QUERIES_PORT)],
+        server(["cli", "project"], port=0, ready=None, env=env),
+        server(["cli", "serve", "queries", "--port", str(QUERIES_PORT)],
                port=QUERIES_PORT, ready="/health", env=env) as queries,
     ):  # fmt: skip
         tally, start = asyncio.run(_open_loop(commands, queries, rate, seconds))

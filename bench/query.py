@@ -1,9 +1,10 @@
-"""B3: GET /api/v1/users/{id} with the Redis cache off, against one bare find_one.
+"""B3: GET /api/v1/users/{id} with the Redis cache off, against one bare indexed SELECT.
 
-Both sides read the same store implementation (the in-process MemoryReadStore)
-holding documents of the same shape, so the ratio is what the query API costs
-on top of the lookup: auth, the position header, the generation lookup and
-middleware. The baseline seeds its store at start-up from the same ids.
+Both sides read the same rows: the users table the projector wrote in PostgreSQL (the
+read store's schema ``read``). The baseline is FastAPI plus one primary-key SELECT
+through a psycopg pool of its own, so the ratio is what the query API costs on top
+of the lookup: auth, the position header, the generation lookup, the adapter and
+middleware.
 """
 
 from __future__ import annotations
@@ -12,11 +13,13 @@ import os
 import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 import httpx
 import orjson
 from fastapi import FastAPI
+from psycopg import AsyncConnection
+from psycopg.types.json import set_json_loads
+from psycopg_pool import AsyncConnectionPool
 from starlette.responses import Response
 
 from bench import wrk
@@ -24,45 +27,38 @@ from bench.auth import admin_token, bearer
 from bench.rows import Context, Row, own_database
 from bench.servers import server
 from common.telemetry import TELEMETRY_OFF
-from events.tasks import TaskStatus
-from read_side.memory import MemoryReadStore
-from read_side.store import Document, public_view
+from read_side.store import public_view
 
 USERS = 10_000
 
 
-def user_document(uid: str) -> Document:
-    """A users read-model document as projections/users.py writes it after registration."""
-    name = uid.replace("-", "")[:16]
-    at = "2026-01-01T00:00:00.000000Z"
-    counts = {str(s): 0 for s in TaskStatus} | {"total": 0}
-    return {
-        "_id": uid, "id": uid, "email": f"{name}@example.com", "username": name,
-        "full_name": None, "bio": None, "status": "active", "role": "member",
-        "created_at": at, "updated_at": at, "version": 1, "task_counts": counts,
-        "_email": f"{name}@example.com", "_username": name, "_rev": 1,
-    }  # fmt: skip
-
-
 def store_app() -> FastAPI:
-    """B3 baseline: one find_one by _id on a MemoryReadStore of the ids in IDS_FILE."""
-    store = MemoryReadStore("bench_bare")
-    users = store.collection("users")
-    ids = Path(os.environ["IDS_FILE"]).read_text().split()
+    """B3 baseline: one SELECT by primary key of the users table in READ_DSN."""
+
+    async def configure(conn: AsyncConnection[object]) -> None:
+        set_json_loads(orjson.loads, conn)
+
+    pool: AsyncConnectionPool[AsyncConnection[object]] = AsyncConnectionPool(
+        os.environ["READ_DSN"], min_size=4, max_size=10, open=False, configure=configure,
+        kwargs={"autocommit": True},
+    )  # fmt: skip
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await users.insert_many([user_document(uid) for uid in ids])
+        await pool.open()
         yield
+        await pool.close()
 
     app = FastAPI(lifespan=lifespan, telemetry=TELEMETRY_OFF)
 
     @app.get("/get/{uid}")
     async def get(uid: str) -> Response:
-        doc = await users.find_one({"_id": uid})
-        if doc is None:
+        async with pool.connection() as conn:
+            cursor = await conn.execute("SELECT body FROM read.users WHERE key = %s", (uid,))
+            row = await cursor.fetchone()
+        if row is None:
             return Response(status_code=404)
-        return Response(orjson.dumps(public_view(doc)), media_type="application/json")
+        return Response(orjson.dumps(public_view(row[0])), media_type="application/json")
 
     return app
 
@@ -80,7 +76,7 @@ def b3(ctx: Context) -> list[Row]:
     uncached = ctx.env | {"TASKTRAIL_CACHE_ENABLED": "false"}
     with server(["cli", "serve", "--port", "8815"], port=8815, ready="/health",
                 env=uncached) as base:  # fmt: skip
-        wait = {"X-Min-Position": str(head)} | bearer()  # serve replays the store on start
+        wait = {"X-Min-Position": str(head)} | bearer()  # the projectors catch up on start
         with httpx.Client(base_url=base, timeout=30, headers=wait) as client:
             while (status := client.get(f"/api/v1/users/{users[-1]}").status_code) == 504:
                 pass
@@ -89,14 +85,14 @@ def b3(ctx: Context) -> list[Row]:
             base + "/", "get_random.lua", connections=64, seconds=seconds,
             env=get | {"PATH_PREFIX": "/api/v1/users/"}))  # fmt: skip
     with server(["uvicorn", "--factory", "bench.query:store_app", "--port", "8816",
-                 "--log-level", "warning"], port=8816, ready="/docs",
-                env=ctx.env | {"IDS_FILE": ids.name}) as base:  # fmt: skip
-        bare = median_of(ctx, "B3 bare FastAPI find_one", repeat, lambda: wrk.run(
+                 "--log-level", "warning", "--loop", "uvloop"], port=8816, ready="/docs",
+                env=ctx.env | {"READ_DSN": ctx.settings.postgres_dsn}) as base:  # fmt: skip
+        bare = median_of(ctx, "B3 bare FastAPI indexed SELECT", repeat, lambda: wrk.run(
             base + "/", "get_random.lua", connections=64, seconds=seconds,
             env=get | {"PATH_PREFIX": "/get/"}))  # fmt: skip
     os.unlink(ids.name)
     return [
-        Row("B3", "GET /users/{id} uncached req/s vs bare find_one", ours.requests_per_second,
+        Row("B3", "GET /users/{id} uncached req/s vs bare SELECT", ours.requests_per_second,
             bare.requests_per_second, ">= 60%",
             ours.requests_per_second >= 0.6 * bare.requests_per_second),
         Row("B3", "errors (non-2xx, socket)", ours.errors, 0, "0", ours.errors == 0),

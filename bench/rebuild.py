@@ -1,4 +1,4 @@
-"""B6: rebuild rate of each projection over N stored events, in-process read store.
+"""B6: rebuild rate of each projection over N stored events, into the PostgreSQL read store.
 
 Baseline in the same run: a raw scan of the event table, decoding included
 (read in batches and turned into published events), i.e. the cost of reading
@@ -24,17 +24,17 @@ from pathlib import Path
 
 from bench.corpus import drop_database, seed
 from bench.rows import Context, Row, Series
+from cli.event_source import PublishedLog
 from common.heap import freeze_long_lived
 from common.logging import configure_logging
 from common.settings import Settings
 from events.catalog import default_registry
 from events.codec import EventCodec
-from projections.catalog import NAMES, projector_factory
+from projections.catalog import NAMES, applier_factory
 from projections.ports import NoCache
 from projections.rebuild import Rebuild
-from read_side.memory import MemoryReadStore
+from read_side.postgres import PostgresReadStore
 from write_side.bootstrap import bootstrap
-from write_side.event_log import PublishedLog
 
 SCAN = "scan"
 """The baseline's name where a projection's would be."""
@@ -83,12 +83,16 @@ async def measure_here(dsn: str, name: str, batch_size: int) -> Measured:
             events = await scan(log, batch_size)
             seconds = time.perf_counter() - started
         else:
+            store = await PostgresReadStore.connect(dsn, schema=f"bench_{name}")
             rebuild = Rebuild(
-                name, projector_factory(name, NoCache()), MemoryReadStore(f"bench_{name}"), log,
+                name, applier_factory(name, store, log, NoCache()), store,
                 batch_size=batch_size, switch_timeout=0, grace_seconds=0,
                 after_batch=freeze_long_lived,  # as cli/rebuild.py does
             )  # fmt: skip
-            report = await rebuild.run()
+            try:
+                report = await rebuild.run()
+            finally:
+                await store.close()
             events, seconds = report.events, report.seconds
         return Measured(name, events, seconds, (_status_kb("VmHWM") - rss_before) / 1024)
     finally:

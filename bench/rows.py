@@ -71,9 +71,9 @@ class Context:
 def isolated(ctx: Context, label: str) -> Iterator[Context]:
     """The run's context with a database and namespace of ``label``'s own, dropped after.
 
-    ``tasktrail serve`` replays the whole store into its in-process read models on
-    start; on the shared database it would replay every earlier benchmark's events,
-    and measure that replay instead of the load.
+    A fresh database's projectors start from position 0; on the shared database they
+    would first catch up with every earlier benchmark's events, and measure that
+    instead of the load.
     """
     from write_side.bootstrap import bootstrap
 

@@ -148,7 +148,7 @@ def b2(ctx: Context) -> list[Row]:
         ids.write("\n".join(users))
     prefix = f"{settings.namespace}_bare"
     with server(["cli", "serve", "--port", "8813"], port=8813, ready="/health", env=env) as base:
-        wait = {"X-Min-Position": str(head)} | bearer()  # serve replays the store on start
+        wait = {"X-Min-Position": str(head)} | bearer()  # the projectors catch up on start
         with httpx.Client(base_url=base, timeout=30, headers=wait) as client:
             for uid in users:  # read-through fills the cache
                 while (status := client.get(f"/api/v1/users/{uid}").status_code) == 504:
@@ -192,7 +192,7 @@ def postgres_settings(dsn: str) -> dict[str, Any]:
 def _registry() -> dict[str, Callable[[Context], list[Row]]]:
     """Every implemented benchmark, in the order they run.
 
-    B6 and B8 share one seeded corpus (ctx.corpus), so a million events are
+    B6, B8 and B9 share one seeded corpus (ctx.corpus), so a million events are
     seeded once. B5 runs after B1 to load at half of B1's measured rate. To add
     one, write ``def bN(ctx: Context) -> list[Row]`` and list it here.
     """
@@ -202,8 +202,11 @@ def _registry() -> dict[str, Callable[[Context], list[Row]]]:
     from bench.query import b3
     from bench.rebuild import b6
     from bench.relay import b4
+    from bench.restart import b9
 
-    return {"B1": b1, "B2": b2, "B3": b3, "B4": b4, "B5": b5, "B6": b6, "B7": b7, "B8": b8}
+    return {
+        "B1": b1, "B2": b2, "B3": b3, "B4": b4, "B5": b5, "B6": b6, "B7": b7, "B8": b8, "B9": b9,
+    }  # fmt: skip
 
 
 def main() -> None:

@@ -131,7 +131,7 @@ def retry(
 
     The stream's held-back events follow, in order, from the event store; then
     the message leaves the queue. A letter that fails again stays, and its
-    stream stays held back. Needs TASKTRAIL_MONGO_URL.
+    stream stays held back.
 
     Examples:
       tasktrail dead-letters retry 0f8e2c1a-6b7d-4e9f-8a3b-2c1d0e9f8a7b
@@ -139,7 +139,7 @@ def retry(
     """
     if (message_id is None) == (not every):
         raise typer.BadParameter("give a MESSAGE_ID or --all (one of them)")
-    settings = _settings(needs_read_store=True)
+    settings = _settings()
     results = _run(_retry(settings, projector, None if every else {message_id or ""}))
     if message_id is not None and not results:
         raise _fail(f"no dead letter {message_id}")
@@ -164,14 +164,14 @@ def discard(
     """Give up on a dead letter: record who and why, skip it, go on with its stream.
 
     The record (who, when, why, the event and its error) goes to the read
-    store's dead_letter_discards collection; the stream's later events are then
-    applied in order. Needs TASKTRAIL_MONGO_URL.
+    store's dead_letter_discards table; the stream's later events are then
+    applied in order.
 
     Examples:
       tasktrail dead-letters discard 0f8e2c1a-6b7d-4e9f-8a3b-2c1d0e9f8a7b --reason "bad import"
       tasktrail dead-letters discard 0f8e2c1a-6b7d-4e9f-8a3b-2c1d0e9f8a7b -p tasks --reason dup
     """
-    settings = _settings(needs_read_store=True)
+    settings = _settings()
     holders = {
         x.projector for x in _run(_letters(settings, projector)) if x.message_id == message_id
     }
@@ -225,20 +225,19 @@ async def _discard(settings: Settings, projector: str, message_id: str, reason: 
 @asynccontextmanager
 async def _appliers(settings: Settings) -> AsyncIterator[tuple[AppliersFor, ReadStore]]:
     """Appliers of each projection's current generation, as the live projectors use."""
+    from cli.event_source import PublishedLog
     from cli.processes import open_read_store
     from events.catalog import default_registry
     from events.codec import EventCodec
-    from projections.applier import Applier
-    from projections.catalog import projector_factory
+    from projections.catalog import applier_factory
     from read_side.cache import DocumentCache
-    from read_side.generations import Generations, GenerationView
+    from read_side.generations import Generations
     from write_side.bootstrap import bootstrap
-    from write_side.event_log import PublishedLog
 
     async with AsyncExitStack() as stack:
         write_side = bootstrap(settings)
         stack.callback(write_side.close)
-        store = open_read_store(settings)
+        store = await open_read_store(settings)
         stack.push_async_callback(store.close)
         cache = await DocumentCache.connect(settings.redis_url, settings.namespace)
         stack.push_async_callback(cache.close)
@@ -246,8 +245,7 @@ async def _appliers(settings: Settings) -> AsyncIterator[tuple[AppliersFor, Read
 
         async def applier_for(name: str) -> Applier:
             generation = await Generations(store).current(name)
-            projector = projector_factory(name, cache)(generation)
-            return Applier(projector, GenerationView(store, generation), source)
+            return applier_factory(name, store, source, cache)(generation)
 
         yield applier_for, store
 
@@ -267,6 +265,7 @@ def _run(work: Coroutine[Any, Any, T]) -> T:
     from eventsourcing.persistence import PersistenceError
 
     from projections.dead_letters import DeadLetterNotFound, DiscardFailed
+    from projections.ports import SourceUnavailable
     from read_side.store import StoreUnavailable as ReadStoreUnavailable
     from write_side.event_store import StoreUnavailable
 
@@ -276,21 +275,22 @@ def _run(work: Coroutine[Any, Any, T]) -> T:
         raise _fail(f"RabbitMQ failed: {error!r}") from None
     except (OSError, TimeoutError) as error:
         raise _fail(f"cannot reach a service: {error!r}") from None
-    except (psycopg.Error, PersistenceError, StoreUnavailable, ReadStoreUnavailable) as error:
+    except (
+        psycopg.Error,
+        PersistenceError,
+        StoreUnavailable,
+        ReadStoreUnavailable,
+        SourceUnavailable,
+    ) as error:
         raise _fail(f"cannot reach a store: {error}") from None
     except (Failed, DeadLetterNotFound, DiscardFailed) as error:
         raise _fail(str(error)) from None
 
 
-def _settings(*, needs_read_store: bool = False) -> Settings:
+def _settings() -> Settings:
     from cli.main import _settings as settings_from_env
 
-    settings = settings_from_env()
-    if needs_read_store and not settings.mongo_url:
-        raise _fail("this command needs TASKTRAIL_MONGO_URL: without it the read models live "
-                    "in memory inside 'tasktrail serve', where no other process can change "
-                    "them (restarting serve rebuilds them from the event store)")  # fmt: skip
-    return settings
+    return settings_from_env()
 
 
 def _fail(message: str) -> typer.Exit:

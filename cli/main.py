@@ -55,8 +55,8 @@ def serve(
         bool,
         typer.Option(
             "--with-projectors",
-            help="With queries: also run every projector in this process, so that the "
-            "in-process read store needs no TASKTRAIL_MONGO_URL.",
+            help="With queries: also run every projector in this process (queries then "
+            "wake as soon as a projector commits, instead of polling).",
         ),
     ] = False,
 ) -> None:
@@ -78,9 +78,6 @@ def serve(
     settings = _settings()
     if with_projectors and part is not Part.QUERIES:
         raise _fail("--with-projectors goes with 'serve queries' only")
-    if part is Part.QUERIES and not settings.mongo_url and not with_projectors:
-        raise _fail("serve queries needs TASKTRAIL_MONGO_URL (or --with-projectors): without "
-                    "it, read models live only inside the process that projects them")  # fmt: skip
     body = {
         Part.ALL: serving.serve_all,
         Part.COMMANDS: serving.serve_commands,
@@ -133,9 +130,6 @@ def project(
     from projections.catalog import NAMES
 
     settings = _settings()
-    if not settings.mongo_url:
-        raise _fail("project needs TASKTRAIL_MONGO_URL: the in-process read store lives only "
-                    "inside 'tasktrail serve'")  # fmt: skip
     unknown = sorted(set(names or ()) - set(NAMES))
     if unknown:
         raise _fail(f"unknown projector(s) {', '.join(unknown)}; choose from {', '.join(NAMES)}")
@@ -161,14 +155,11 @@ def rebuild(
     """Rebuild projections from the event store, with no downtime.
 
     Each projection is replayed from position 0 into a fresh generation of its
-    collections while the live one keeps serving; once it has caught up, the live
+    tables while the live one keeps serving; once it has caught up, the live
     projector switches to it, queries follow at once, cache keys change with it, and
     the old generation is compared (counts and a sample of documents) and dropped.
     Only one rebuild of a projection runs at a time; an interrupted one leaves the
     live generation untouched, and running it again starts over.
-
-    Without TASKTRAIL_MONGO_URL the read store is this process's own memory: the
-    rebuild then checks and measures, but cannot touch a running serve's read models.
 
     Examples:
       tasktrail rebuild users
@@ -180,6 +171,8 @@ def rebuild(
     from cli.rebuild import RebuildRunning, as_json, rebuild_all, summary
     from projections.applier import ApplyFailed
     from projections.catalog import NAMES
+    from projections.ports import SourceUnavailable
+    from read_side.store import StoreUnavailable as ReadStoreUnavailable
 
     chosen = list(NAMES) if all_ else list(names or ())
     if not chosen:
@@ -212,6 +205,11 @@ def rebuild(
     except KeyboardInterrupt:
         raise _fail(
             "interrupted: the live generation is untouched; run it again to start over"
+        ) from None
+    except (ReadStoreUnavailable, SourceUnavailable) as error:
+        raise _fail(
+            f"a store went away: {error}; the live generation is untouched (unless the switch "
+            "was under way: 'tasktrail status' says which is current); run it again"
         ) from None
     finally:
         write_side.close()
@@ -342,9 +340,7 @@ def status(
 
     The event store's head, the relay's position, and for each projector: its
     generation (and the next one while a rebuild catches up), its checkpoint, its lag
-    in events and in seconds, its blocked streams and its dead letters. Without
-    TASKTRAIL_MONGO_URL the read models live inside 'tasktrail serve', so their
-    figures show as n/a.
+    in events and in seconds, its blocked streams and its dead letters.
 
     Examples:
       tasktrail status

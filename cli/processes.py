@@ -13,37 +13,39 @@ from dataclasses import dataclass, field
 
 import structlog
 
+from cli.event_source import PublishedLog
 from common.settings import Settings
 from events.catalog import default_registry
 from events.codec import EventCodec
-from projections.catalog import CACHED_KINDS, NAMES, projector_factory
+from projections.catalog import NAMES, applier_factory
 from projections.runtime import CheckpointListener, ProjectionRunner
 from read_side.bootstrap import ReadSide
 from read_side.cache import DocumentCache, redis_breaker
 from read_side.generations import CurrentGenerations
 from read_side.guarded_store import GuardedReadStore, store_breaker
-from read_side.memory import MemoryReadStore
 from read_side.mongo import MongoReadStore
 from read_side.positions import Checkpoints, StoreCheckpoints
+from read_side.postgres import PostgresReadStore
 from read_side.store import ReadStore
 from write_side.bootstrap import WriteSide
 from write_side.broker import AmqpPublisher
-from write_side.event_log import PublishedLog
+from write_side.postgres import ensure_database
 from write_side.relay import Relay
 
 log = structlog.get_logger("tasktrail")
 
-IN_PROCESS_WARNING = (
-    "TASKTRAIL_MONGO_URL is unset: read models live in this process's memory and are "
-    "rebuilt from the event store on every start; set it to use MongoDB"
-)
 
-
-def open_read_store(settings: Settings) -> ReadStore:
+async def open_read_store(settings: Settings) -> ReadStore:
+    """MongoDB where TASKTRAIL_MONGO_URL is set; else PostgreSQL, which every process
+    here needs anyway."""
     if settings.mongo_url:
         return MongoReadStore.connect(settings.mongo_url, settings.namespace)
-    log.warning(IN_PROCESS_WARNING)
-    return MemoryReadStore(settings.namespace)
+    dsn = settings.read_dsn or settings.postgres_dsn
+    if settings.read_dsn:
+        ensure_database(dsn)
+    return await PostgresReadStore.connect(
+        dsn, schema=settings.read_schema, pool_timeout=settings.pg_timeout
+    )
 
 
 async def open_read_side(
@@ -112,19 +114,12 @@ async def background(
             dsn=settings.postgres_dsn,
         )
         running.tasks.append(asyncio.create_task(running.relay.run(running.stop), name="relay"))
-    if projectors and isinstance(store, MemoryReadStore):
-        # The projectors are about to fill a fresh in-process store, which numbers every
-        # document's _rev from 1 again; entries a previous process cached keep their
-        # higher ones and would win over every new write.
-        for kind in CACHED_KINDS:
-            await cache.evict_all(kind)
     source = PublishedLog(write_side.store, codec)
     for name in projectors:
         runner = ProjectionRunner(
             name,
-            projector_factory(name, cache),
+            applier_factory(name, store, source, cache),
             store,
-            source,
             amqp_url=settings.rabbitmq_url,
             namespace=settings.namespace,
             on_checkpoint=on_checkpoint,

@@ -18,15 +18,15 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from cli.event_source import PublishedLog
 from cli.processes import open_read_side, open_read_store
 from common.heap import freeze_long_lived
 from common.settings import Settings
 from events.catalog import default_registry
 from events.codec import EventCodec
-from projections.catalog import projector_factory
+from projections.catalog import applier_factory
 from projections.rebuild import Rebuild, RebuildReport
 from write_side.bootstrap import WriteSide
-from write_side.event_log import PublishedLog
 from write_side.postgres import advisory_lock
 
 
@@ -44,8 +44,7 @@ async def rebuild_all(
     console: Console | None,
 ) -> list[RebuildReport]:
     """Rebuilds each projection in turn under its lock; ``console`` shows progress."""
-    in_process = not settings.mongo_url
-    store = open_read_store(settings)
+    store = await open_read_store(settings)
     read_side = await open_read_side(settings, store)
     source = PublishedLog(write_side.store, EventCodec(default_registry()))
     reports = []
@@ -58,13 +57,9 @@ async def rebuild_all(
                     raise RebuildRunning(f"a rebuild of {name} is already running; try again later")
                 rebuild = Rebuild(
                     name,
-                    projector_factory(name, read_side.cache),
+                    applier_factory(name, store, source, read_side.cache),
                     store,
-                    source,
                     batch_size=batch_size,
-                    # in process, no live projector can share this store to take the switch
-                    switch_timeout=0 if in_process else 10,
-                    grace_seconds=0 if in_process else 1,
                     after_batch=freeze_long_lived,
                 )
                 reports.append(await _run(rebuild, write_side, dry_run, console))

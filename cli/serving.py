@@ -93,7 +93,7 @@ async def serve_commands(settings: Settings, host: str, port: int) -> None:
 
 async def serve_queries(settings: Settings, host: str, port: int) -> None:
     tokens = open_tokens(settings)
-    store = open_read_store(settings)
+    store = await open_read_store(settings)
     read_side = await open_read_side(settings, store)
     try:
         await _serve(
@@ -107,8 +107,8 @@ async def serve_queries(settings: Settings, host: str, port: int) -> None:
 
 
 async def serve_queries_with_projectors(settings: Settings, host: str, port: int) -> None:
-    """The query API with every projector in this process, and no relay: the read store
-    may then be in process, and the relay runs (and dies) on its own."""
+    """The query API with every projector in this process, and no relay: the relay runs
+    (and dies) on its own."""
     await _serve_with_projectors(settings, host, port, commands=False)
 
 
@@ -124,7 +124,7 @@ async def _serve_with_projectors(
     port and the relay too."""
     tokens = open_tokens(settings)
     write_side = open_write_side(settings)
-    store = open_read_store(settings)
+    store = await open_read_store(settings)
     checkpoints = LocalCheckpoints()
     read_side = await open_read_side(settings, store, checkpoints)
     try:
@@ -151,7 +151,7 @@ async def run_background(settings: Settings, *, relay: bool, projectors: Sequenc
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stopping.set)
     write_side = open_write_side(settings)
-    store = open_read_store(settings)
+    store = await open_read_store(settings)
     read_side = await open_read_side(settings, store)
     try:
         async with background(

@@ -1,8 +1,7 @@
 """``tasktrail status``: how far the relay and each projector are behind the event store.
 
-The event store and RabbitMQ can be asked from any process; the projectors'
-checkpoints, generations and blocked streams live in the read store, which
-only MongoDB makes visible from outside ``tasktrail serve``.
+The event store and RabbitMQ can be asked from any process, and so can the read
+store, which holds the projectors' checkpoints, generations and blocked streams.
 """
 
 from __future__ import annotations
@@ -29,16 +28,12 @@ from projections.catalog import NAMES
 from projections.dead_letters import count_dead_letters
 from projections.tracking import Tracking
 from read_side import store as read_store
-from read_side.generations import Generations, GenerationView
+from read_side.generations import Generations
 from read_side.store import ReadStore
 from write_side.bootstrap import WriteSide, bootstrap
 from write_side.event_store import StoreUnavailable
 from write_side.postgres import PostgresEventStore
 
-IN_PROCESS_NOTE = (
-    "n/a: TASKTRAIL_MONGO_URL is unset, so the read models live in memory inside "
-    "'tasktrail serve' and no other process can see their checkpoints"
-)
 _UNREADABLE = (StoreUnavailable, read_store.StoreUnavailable)
 
 
@@ -48,7 +43,7 @@ class StatusFailed(Exception):
 
 @dataclass(frozen=True, slots=True)
 class ProjectorStatus:
-    """Read-store figures are None with the in-process store; dead_letters without RabbitMQ."""
+    """dead_letters is None without RabbitMQ."""
 
     name: str
     generation: int | None = None
@@ -67,15 +62,12 @@ class Status:
     head: int
     relay_position: int
     relay_lag: int
-    read_store: Literal["connected", "in-process"]
     rabbitmq: Literal["ok", "unavailable"]
     projectors: list[ProjectorStatus]
     checked_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
-async def gather_status(
-    settings: Settings, write_side: WriteSide, store: ReadStore | None
-) -> Status:
+async def gather_status(settings: Settings, write_side: WriteSide, store: ReadStore) -> Status:
     events = write_side.store
     head = await asyncio.to_thread(events.head)
     relay = await asyncio.to_thread(events.get_position, "relay")
@@ -83,15 +75,11 @@ async def gather_status(
     projectors = []
     for name in NAMES:
         count = None if dead is None else dead[name]
-        if store is None:
-            projectors.append(ProjectorStatus(name, dead_letters=count))
-        else:
-            projectors.append(await _projector(name, store, events, head, count))
+        projectors.append(await _projector(name, store, events, head, count))
     return Status(
         head=head,
         relay_position=relay,
         relay_lag=max(0, head - relay),
-        read_store="in-process" if store is None else "connected",
         rabbitmq="unavailable" if dead is None else "ok",
         projectors=projectors,
     )
@@ -101,8 +89,8 @@ async def _projector(
     name: str, store: ReadStore, events: PostgresEventStore, head: int, dead_letters: int | None
 ) -> ProjectorStatus:
     generations = await Generations(store).state(name)
-    tracking = Tracking(GenerationView(store, generations.current), name)
-    checkpoint = await tracking.checkpoint()
+    tracking = Tracking(name, generations.current)
+    checkpoint, _ = await tracking.checkpoint(store)
     lag = max(0, head - checkpoint)
     seconds: float | None = 0.0
     if lag:
@@ -111,7 +99,7 @@ async def _projector(
         seconds = (newest - reached).total_seconds() if newest and reached else None
     return ProjectorStatus(
         name, generations.current, generations.next, checkpoint, lag, seconds,
-        await tracking.blocked_count(), dead_letters,
+        await tracking.blocked_count(store), dead_letters,
     )  # fmt: skip
 
 
@@ -145,7 +133,7 @@ def show_status(settings: Settings, *, watch: bool, as_json: bool) -> None:
 
 
 async def _show(settings: Settings, write_side: WriteSide, *, watch: bool, as_json: bool) -> None:
-    store = open_read_store(settings) if settings.mongo_url else None
+    store = await open_read_store(settings)
     console = Console()
     try:
         if not watch:
@@ -166,8 +154,7 @@ async def _show(settings: Settings, write_side: WriteSide, *, watch: bool, as_js
     except _UNREADABLE as error:
         raise StatusFailed(f"cannot read the status: {error}") from error
     finally:
-        if store is not None:
-            await store.close()
+        await store.close()
 
 
 def render(status: Status) -> Group:
@@ -191,7 +178,7 @@ def render(status: Status) -> Group:
             p.name, generation, _cell(p.checkpoint), _cell(p.lag_events), _cell(seconds),
             _cell(p.blocked_streams), Text(dead, style="red" if p.dead_letters else ""),
         )  # fmt: skip
-    notes = [Text(IN_PROCESS_NOTE, style="dim")] if status.read_store == "in-process" else []
+    notes = []
     if status.rabbitmq == "unavailable":
         notes.append(Text("RabbitMQ cannot be reached: dead letters unknown", style="yellow"))
     return Group(*lines, table, *notes)

@@ -16,6 +16,11 @@ class Settings(BaseSettings):
     rabbitmq_url: str = "amqp://guest:guest@127.0.0.1:5672/"
     redis_url: str = "redis://127.0.0.1:6379/0"
     mongo_url: str | None = None
+    """Set: the read models live in MongoDB; unset: in PostgreSQL (``read_dsn``)."""
+    read_dsn: str | None = None
+    """The PostgreSQL database of the read models (schema ``read``); unset: the event
+    store's (``postgres_dsn``)."""
+    read_schema: str = Field("read", pattern=r"^[a-z][a-z0-9_]{0,62}$")
     jwt_secret: SecretStr | None = None
     """Signs bearer tokens; required (32+ characters) unless env is development or test."""
     token_lifetime: int = Field(900, ge=60, le=86_400)

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from events.published import PublishedEvent
 from projections.projector import utc_text
-from read_side.store import ReadStore
-
-AUDIT = "audit"
+from projections.session import Session
+from read_side.generations import at
+from read_side.store import Table
+from read_side.tables import AUDIT
 
 
 class AuditProjector:
     name = "audit"
-    collections = (AUDIT,)
+
+    def __init__(self, generation: int = 0) -> None:
+        self.generation = generation
+        self.table = at(AUDIT, generation)
+        self.tables = (self.table,)
+        self.cached: dict[Table, str] = {}
 
     def handles(self, event: PublishedEvent) -> bool:
         return True
@@ -19,14 +27,14 @@ class AuditProjector:
     def tracks(self, event: PublishedEvent) -> bool:
         return False  # keyed by event id and sorted by version on read: order does not matter
 
-    async def setup(self, store: ReadStore) -> None:
-        await store.collection(AUDIT).create_index([("stream_id", 1), ("stream_version", 1)])
-        await store.collection(AUDIT).create_index([("correlation_id", 1)])
+    async def prefetch(self, events: Sequence[PublishedEvent], session: Session) -> None:
+        return None  # written unread: an entry never changes
 
-    async def apply(self, event: PublishedEvent, store: ReadStore) -> None:
-        await store.collection(AUDIT).insert_one(
+    async def apply(self, event: PublishedEvent, session: Session) -> None:
+        session.insert(
+            self.table,
+            event.event_id,
             {
-                "_id": event.event_id,
                 "event_id": event.event_id,
                 "stream_id": event.stream_id,
                 "stream_version": event.stream_version,
@@ -37,8 +45,5 @@ class AuditProjector:
                 "correlation_id": event.correlation_id,
                 "causation_id": event.causation_id,
                 "changes": event.data,
-            }
+            },
         )
-
-    async def flush(self, store: ReadStore) -> None:
-        return None

@@ -1,24 +1,31 @@
-"""Every projector by name, and how to build one for a generation of its collections."""
+"""Every projector by name, and how to build one's applier for a generation of its tables."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from projections.analytics import AnalyticsProjector
+from projections.applier import Applier
 from projections.audit import AuditProjector
-from projections.ports import DocumentCache
+from projections.ports import DocumentCache, EventSource
 from projections.projector import Projector
 from projections.tasks import TasksProjector
-from projections.tracking import tracking_collections
 from projections.users import UsersProjector
 from read_side.generations import cache_kind
+from read_side.store import ReadStore
 
-NAMES = ("users", "tasks", "analytics", "audit")
+PROJECTORS: dict[str, Callable[[int], Projector]] = {
+    "users": UsersProjector,
+    "tasks": TasksProjector,
+    "analytics": AnalyticsProjector,
+    "audit": AuditProjector,
+}
+NAMES = tuple(PROJECTORS)
 CACHED_KINDS = ("user", "task")
 """The document kinds projectors write to the cache (keys ``{namespace}:{kind}:…``)."""
 
-ProjectorFactory = Callable[[int], Projector]
-"""Builds a projector whose cache writes are keyed for the given generation."""
+ApplierFactory = Callable[[int], Applier]
+"""Builds the applier of one generation of a projection."""
 
 
 class GenerationCache:
@@ -39,23 +46,14 @@ class GenerationCache:
         return await self.cache.put_tombstone(cache_kind(kind, self.generation), id, version)
 
 
-def projector_factory(name: str, cache: DocumentCache) -> ProjectorFactory:
-    if name not in NAMES:
+def applier_factory(
+    name: str, store: ReadStore, source: EventSource, cache: DocumentCache
+) -> ApplierFactory:
+    if name not in PROJECTORS:
         raise ValueError(f"unknown projector {name!r}; choose from {', '.join(NAMES)}")
+    build = PROJECTORS[name]
 
-    def build(generation: int) -> Projector:
-        scoped = GenerationCache(cache, generation)
-        built: dict[str, Callable[[], Projector]] = {
-            "users": lambda: UsersProjector(scoped),
-            "tasks": lambda: TasksProjector(scoped),
-            "analytics": AnalyticsProjector,
-            "audit": AuditProjector,
-        }
-        return built[name]()
+    def applier(generation: int) -> Applier:
+        return Applier(build(generation), store, source, GenerationCache(cache, generation))
 
-    return build
-
-
-def owned_collections(projector: Projector) -> tuple[str, ...]:
-    """Everything a generation of this projector holds: what a rebuild replaces."""
-    return (*projector.collections, *tracking_collections(projector.name))
+    return applier

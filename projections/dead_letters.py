@@ -10,11 +10,12 @@ back to the queue when the channel closes, even if this process dies.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 import aio_pika
 from aio_pika.abc import AbstractIncomingMessage
@@ -24,10 +25,14 @@ from events.codec import EventCodec
 from events.published import PublishedEvent
 from projections.applier import Applier, ApplyFailed
 from projections.runtime import dead_letter_queue_name
-from read_side.store import ReadStore, StoreUnavailable
+from projections.session import Session
+from read_side.store import Conflict, ReadStore, Table
 
-DISCARDS = "dead_letter_discards"
-"""Who discarded which dead letter, and why: in the raw store, outside any generation."""
+DISCARDS = Table("dead_letter_discards")
+"""Who discarded which dead letter, and why: outside any generation."""
+T = TypeVar("T")
+_ATTEMPTS = 5
+"""Commits tried when the live projector keeps getting in first (Conflict)."""
 
 
 class DeadLetterNotFound(Exception):
@@ -106,13 +111,31 @@ async def retry(
     """
     results = []
     async with _taken(amqp_url, namespace, projector) as taken:
+        await applier.setup()
         for message, letter in taken:
             if message_ids is None or letter.message_id in message_ids:
-                result = await _retry_one(applier, letter)
+                result = await _committed(applier, partial(_retry_one, applier, letter))
                 if result.error is None:
                     await message.ack()
                 results.append(result)
     return results
+
+
+async def _committed(applier: Applier, change: Callable[[Session], Awaitable[T]]) -> T:
+    """Makes ``change`` in a session of its own, committed with the checkpoint unmoved, so
+    that it and the live projector's batches exclude each other; again on Conflict."""
+    for attempt in range(1, _ATTEMPTS + 1):
+        position, revision = await applier.tracking.checkpoint(applier.store)
+        session = applier.session()
+        outcome = await change(session)
+        try:
+            await applier.commit(session, position, revision)
+        except Conflict:
+            if attempt == _ATTEMPTS:
+                raise
+            continue
+        return outcome
+    raise AssertionError("unreachable")
 
 
 async def discard(
@@ -133,68 +156,78 @@ async def discard(
         if not chosen:
             raise DeadLetterNotFound(f"no dead letter {message_id} for projector {projector}")
         letter = chosen[0][1]
-        event = letter.event()
-        tracked = event if event is not None and _tracked(applier, event) else None
-        if tracked is not None:
-            async with _blocked_on_failure(applier, tracked):
-                await _apply_earlier(applier, tracked)
-                await applier.tracking.advance(tracked.stream_id, tracked.stream_version)
-        await store.collection(DISCARDS).update_one(
-            {"_id": f"{projector}:{message_id}"},
-            {"$set": _discard_record(letter, event, reason, discarded_by)},
-            upsert=True,
+        await applier.setup()
+        await store.create([DISCARDS])
+        failed = await _committed(
+            applier, lambda session: _discard_one(applier, session, letter, reason, discarded_by)
         )
-        if tracked is not None:  # the record says it was skipped, even if what follows fails
-            async with _blocked_on_failure(applier, tracked):
-                await applier.resume(tracked.stream_id)
-                await applier.projector.flush(applier.store)
+        if failed is not None:
+            raise failed
         for message, _ in chosen:  # the same event may have been dead-lettered twice
             await message.ack()
     return letter
 
 
-async def _retry_one(applier: Applier, letter: DeadLetter) -> RetryResult:
+async def _discard_one(
+    applier: Applier, session: Session, letter: DeadLetter, reason: str, discarded_by: str
+) -> DiscardFailed | None:
+    """Moves the stream past the letter, records who and why, and applies what waited
+    behind it, in one commit. A stream that cannot go on is held back again where it
+    failed, and the letter stays; the record says it was skipped once it was."""
+    event = letter.event()
+    tracked = event if event is not None and _tracked(applier, event) else None
+    if tracked is not None:
+        try:
+            await _apply_earlier(applier, session, tracked)
+        except ApplyFailed as failure:
+            return await _held_back(applier, session, failure)
+        await applier.tracking.advance(session, tracked.stream_id, tracked.stream_version)
+    session.put(
+        DISCARDS,
+        f"{letter.projector}:{letter.message_id}",
+        _discard_record(letter, event, reason, discarded_by),
+    )
+    if tracked is not None:
+        try:
+            await applier.resume(session, tracked.stream_id)
+        except ApplyFailed as failure:
+            return await _held_back(applier, session, failure)
+    return None
+
+
+async def _held_back(applier: Applier, session: Session, failure: ApplyFailed) -> DiscardFailed:
+    await applier.block(session, failure.event)
+    stream, version = failure.event.stream_id, failure.event.stream_version
+    return DiscardFailed(f"stream {stream} cannot go on past version {version}: {failure.error!r}")
+
+
+async def _retry_one(applier: Applier, letter: DeadLetter, session: Session) -> RetryResult:
+    """StoreUnavailable passes: nothing is acknowledged, nothing committed."""
     event = letter.event()
     if event is None:
         return RetryResult(letter, "the message is not a published event; discard it")
     tracked = _tracked(applier, event)
     try:
         if tracked:
-            await applier.tracking.unblock(event.stream_id)
-        await applier.apply(event)
-        released = await applier.resume(event.stream_id) if tracked else 0
-        await applier.projector.flush(applier.store)
-    except StoreUnavailable:
-        raise  # nothing is acknowledged; the stream's state is the store's to tell
+            await applier.tracking.unblock(session, event.stream_id)
+        await applier.apply(session, event)
+        released = await applier.resume(session, event.stream_id) if tracked else 0
     except ApplyFailed as failure:
         if tracked:
-            await applier.block(failure.event)
+            await applier.block(session, failure.event)
         return RetryResult(letter, repr(failure.error))
     return RetryResult(letter, None, released)
 
 
-async def _apply_earlier(applier: Applier, event: PublishedEvent) -> None:
+async def _apply_earlier(applier: Applier, session: Session, event: PublishedEvent) -> None:
     """Events before it that were never applied (the stream may be held further back
     than this dead letter), so that only the discarded event is skipped."""
-    applied = (await applier.tracking.state(event.stream_id)).version
-    await applier.tracking.unblock(event.stream_id)
+    applied = (await applier.tracking.state(session, event.stream_id)).version
+    await applier.tracking.unblock(session, event.stream_id)
     for earlier in await applier.source.stream(
         event.stream_id, after_version=applied, up_to_version=event.stream_version - 1
     ):
-        await applier.apply(earlier)
-
-
-@asynccontextmanager
-async def _blocked_on_failure(applier: Applier, event: PublishedEvent) -> AsyncIterator[None]:
-    try:
-        yield
-    except StoreUnavailable:
-        raise
-    except ApplyFailed as failure:
-        await applier.block(failure.event)
-        stream, version = failure.event.stream_id, failure.event.stream_version
-        message = f"stream {stream} cannot go on past version {version}: {failure.error!r}"
-        raise DiscardFailed(message) from failure
+        await applier.apply(session, earlier)
 
 
 def _tracked(applier: Applier, event: PublishedEvent) -> bool:

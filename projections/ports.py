@@ -7,8 +7,13 @@ from typing import Protocol
 from events.published import PublishedEvent
 
 
+class SourceUnavailable(Exception):
+    """The event store cannot be read now: not the event's fault, so retried."""
+
+
 class EventSource(Protocol):
-    """Reads the event store (through its published form) to repair gaps and to replay."""
+    """Reads the event store (through its published form) to repair gaps and to replay;
+    raises SourceUnavailable while it cannot."""
 
     async def stream(
         self, stream_id: str, *, after_version: int, up_to_version: int | None = None

@@ -17,15 +17,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from projections.applier import Applier
-from projections.catalog import ProjectorFactory, owned_collections
-from projections.ports import EventSource
+from projections.catalog import ApplierFactory
 from projections.replay import Progress, replay
-from read_side.generations import Generations, GenerationView, drop_generation, physical
-from read_side.store import ReadStore
+from read_side.generations import Generations
+from read_side.store import REV, Criteria, Document, ReadStore, Table
 
 
 @dataclass
@@ -60,9 +59,8 @@ class RebuildReport:
 @dataclass
 class Rebuild:
     name: str
-    factory: ProjectorFactory
+    appliers: ApplierFactory
     store: ReadStore
-    source: EventSource
     batch_size: int = 1000
     switch_timeout: float = 10.0
     grace_seconds: float = 1.0
@@ -83,13 +81,11 @@ class Rebuild:
         if state.next is not None:  # an earlier run proposed a generation nobody took
             await generations.withdraw(self.name)
         new = max(old, state.next or 0) + 1
-        projector = self.factory(new)
-        owned = owned_collections(projector)
+        applier = self.appliers(new)
         if state.next is not None and state.next != new:
-            await drop_generation(self.store, owned, state.next)
-        await drop_generation(self.store, owned, new)
-        applier = Applier(projector, GenerationView(self.store, new), self.source)
-        await projector.setup(applier.store)
+            await self.store.drop(self.appliers(state.next).tables)
+        await self.store.drop(applier.tables)
+        await applier.setup()
         started = time.monotonic()
 
         self.on_phase("replaying")
@@ -106,20 +102,21 @@ class Rebuild:
             self.on_phase("switching")
             switched, by = await self._switch(generations, applier, old, new, position, counted)
         self.on_phase("checking parity")
-        parity = await compare(self.store, projector.collections, old, new, self.sample)
+        parity = await compare(
+            self.store, self.appliers(old).projector.tables, applier.projector.tables,
+            self.sample,
+        )  # fmt: skip
         if dry_run:
-            await drop_generation(self.store, owned, new)
+            await self.store.drop(applier.tables)
         elif switched:
             await asyncio.sleep(self.grace_seconds)  # queries that resolved the old one finish
-            await drop_generation(self.store, owned, old)
+            await self.store.drop(self.appliers(old).tables)
         return RebuildReport(
             self.name, old, new, counted.events, seconds, switched, by, parity, switched
         )
 
     async def _catch_up(self, applier: Applier, position: int, counted: Tally) -> int:
-        while (
-            reached := await replay(applier, after=position, progress=counted.wrap(None))
-        ) > position:
+        while (reached := await replay(applier, progress=counted.wrap(None))) > position:
             position = reached
         return position
 
@@ -165,29 +162,33 @@ class Tally:
 
 
 async def compare(
-    store: ReadStore, collections: tuple[str, ...], old: int, new: int, sample: int
+    store: ReadStore, old: Sequence[Table], new: Sequence[Table], sample: int
 ) -> Parity:
-    """Counts of every collection, and ``sample`` documents of each compared field by field.
+    """Counts of every table, and ``sample`` documents of each compared field by field.
 
-    The cache revision ``_rev`` is left out: it counts writes, not content.
+    The revision ``_rev`` is left out: it counts writes, not content.
     """
     parity = Parity()
-    for name in collections:
-        before, after = store.collection(physical(name, old)), store.collection(physical(name, new))
-        parity.counts[name] = (await before.count({}), await after.count({}))
-        # In natural order: sorting for a sample sorted the whole collection in the
-        # in-process store, 0.56 s of a 30,000-document one against 0.06 s unsorted.
-        for doc in await after.find({}, limit=sample):
+    everything = Criteria()
+    for before, after in zip(old, new, strict=True):
+        name = before.name
+        parity.counts[name] = (
+            await store.count(before, everything),
+            await store.count(after, everything),
+        )
+        sampled = await store.scan(after, limit=sample)
+        previous = await store.get_many(before, [key for key, _ in sampled])
+        for key, doc in sampled:
             parity.sampled += 1
-            previous = await before.find_one({"_id": doc["_id"]})
-            if previous is None:
-                parity.differences.append(f"{name}/{doc['_id']}: only in the new generation")
-            elif _content(previous) != _content(doc):
-                changed = sorted(k for k in _content(doc).keys() | _content(previous).keys()
-                                 if doc.get(k) != previous.get(k))  # fmt: skip
-                parity.differences.append(f"{name}/{doc['_id']}: {', '.join(changed)} differ")
+            old_doc = previous.get(key)
+            if old_doc is None:
+                parity.differences.append(f"{name}/{key}: only in the new generation")
+            elif _content(old_doc) != _content(doc):
+                changed = sorted(k for k in _content(doc).keys() | _content(old_doc).keys()
+                                 if doc.get(k) != old_doc.get(k))  # fmt: skip
+                parity.differences.append(f"{name}/{key}: {', '.join(changed)} differ")
     return parity
 
 
-def _content(doc: dict[str, object]) -> dict[str, object]:
-    return {k: v for k, v in doc.items() if k != "_rev"}
+def _content(doc: Document) -> Document:
+    return {k: v for k, v in doc.items() if k != REV}

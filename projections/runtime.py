@@ -3,13 +3,13 @@
 On every (re)connection it binds its queue, then replays the event store from
 its checkpoint, then consumes: nothing published while it was away, or before
 its queue existed, is missed. Messages are taken in batches (prefetch), applied
-in order, and acknowledged only after the batch is flushed and the checkpoint
-stored, so a crash means redelivery, which the applier absorbs. A handler that
+in order, and acknowledged only once the batch's writes and its checkpoint are
+committed together, so a crash means redelivery, which the applier absorbs. A handler that
 keeps failing is retried with backoff, then its message goes to the projector's
 dead-letter queue with the error, its stream is held back, and the projector
 goes on with the rest.
-An unreachable read store is not the message's fault: the batch is returned to
-the queue and the runner reconnects after a pause.
+An unreachable read store or event store is not the message's fault: the batch is
+returned to the queue and the runner reconnects after a pause.
 """
 
 from __future__ import annotations
@@ -28,17 +28,21 @@ from common.amqp import connect
 from common.retrying import until_stopped
 from events.codec import EventCodec
 from events.published import PublishedEvent
-from projections.applier import Applier, ApplyFailed
-from projections.catalog import ProjectorFactory
-from projections.ports import EventSource
-from projections.replay import OnFailure, replay
-from read_side.generations import Generations, GenerationView
-from read_side.store import ReadStore, StoreUnavailable
+from projections.applier import Applier, ApplyFailed, OnFailure
+from projections.catalog import ApplierFactory
+from projections.ports import SourceUnavailable
+from projections.replay import replay
+from projections.session import Session
+from read_side.generations import Generations
+from read_side.store import Conflict, ReadStore, StoreUnavailable
 
 log = structlog.get_logger("tasktrail.projector")
 
 CheckpointListener = Callable[[str, int, int], None]
 """Told (projector, generation, position) after each stored checkpoint and each switch."""
+CONFLICT_ATTEMPTS = 3
+"""Times a batch is computed again on top of another writer's commit before the runner
+reconnects (and replays from the checkpoint) instead."""
 BROKER_TIMEOUT = 10.0
 """Seconds any one exchange with RabbitMQ (connect, declare, a confirmed publish) may take."""
 
@@ -63,9 +67,8 @@ class ProjectionRunner:
     def __init__(
         self,
         name: str,
-        factory: ProjectorFactory,
+        appliers: ApplierFactory,
         store: ReadStore,
-        source: EventSource,
         *,
         amqp_url: str,
         namespace: str,
@@ -78,12 +81,10 @@ class ProjectionRunner:
         """``on_replayed`` runs after each replay of the event store, when the read
         model has just grown in bulk (see common.heap)."""
         self.name = name
-        self.factory = factory
-        self.store = store
-        self.source = source
+        self.appliers = appliers
         self.generations = Generations(store)
         self.generation = 0
-        self.applier = self._applier(0)
+        self.applier = appliers(0)
         self.amqp_url = amqp_url
         self.exchange = f"{namespace}.events"
         self.queue = queue_name(namespace, name)
@@ -94,11 +95,7 @@ class ProjectionRunner:
         self.on_checkpoint = on_checkpoint
         self.on_replayed = on_replayed
         self.position = 0
-
-    def _applier(self, generation: int) -> Applier:
-        return Applier(
-            self.factory(generation), GenerationView(self.store, generation), self.source
-        )
+        self.revision = 0
 
     async def follow_generation(self, channel: AbstractChannel) -> None:
         """Switches to the current or proposed generation, caught up, if it is another one."""
@@ -106,31 +103,29 @@ class ProjectionRunner:
         wanted = state.next if state.next is not None else state.current
         if wanted == self.generation:
             return
-        await self.applier.projector.flush(self.applier.store)
-        applier = self._applier(wanted)
-        await applier.projector.setup(applier.store)
-        position = await replay(
-            applier,
-            after=await applier.tracking.checkpoint(),
-            on_failure=self._dead_letters_for(channel, applier),
-        )
+        applier = self.appliers(wanted)
+        await applier.setup()
+        await replay(applier, on_failure=self._dead_letters_for(channel, applier))
         if state.next is not None:
             await self.generations.switch(self.name, state.current, wanted)
         log.info("projector switched generation", projector=self.name, generation=wanted)
-        self.applier, self.generation, self.position = applier, wanted, position
+        self.applier, self.generation = applier, wanted
+        self.position, self.revision = await applier.tracking.checkpoint(applier.store)
         self._announce()
         self._replayed()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Consumes until ``stop`` is set, reconnecting with backoff. On stop the batch
-        under way is applied, flushed and acknowledged; prefetched messages not yet taken
-        stay unacknowledged and return to the queue when the connection closes."""
+        under way is applied, committed and acknowledged; prefetched messages not yet
+        taken stay unacknowledged and return to the queue when the connection closes.
+        A batch another writer got ahead of (Conflict) goes back the same way, and is
+        applied again on top of what that writer committed."""
         async for attempt in until_stopped(
             stop,
             # ChannelInvalidStateError (acking on a channel the broker just closed) is a
             # RuntimeError, not an AMQPError: without it the runner died silently.
             on=(aio_pika.exceptions.AMQPError, aio_pika.exceptions.ChannelInvalidStateError,
-                ConnectionError, OSError, StoreUnavailable),
+                ConnectionError, OSError, StoreUnavailable, SourceUnavailable, Conflict),
             first=0.5, cap=10, log=log.bind(projector=self.name),
             message="projector reconnecting",
         ):  # fmt: skip
@@ -138,9 +133,11 @@ class ProjectionRunner:
                 if stop.is_set():
                     return
                 self.generation = await self.generations.current(self.name)
-                self.applier = self._applier(self.generation)
-                await self.applier.projector.setup(self.applier.store)
-                self.position = await self.applier.tracking.checkpoint()
+                self.applier = self.appliers(self.generation)
+                await self.applier.setup()
+                self.position, self.revision = await self.applier.tracking.checkpoint(
+                    self.applier.store
+                )
                 self._announce()
                 await self._consume(stop)
 
@@ -167,10 +164,9 @@ class ProjectionRunner:
             # Bound first, then caught up: whatever was published before the queue
             # existed (or while this runner was away) is read from the event store;
             # everything after is in the queue; the overlap is absorbed as duplicates.
-            self.position = await replay(
-                self.applier,
-                after=self.position,
-                on_failure=self._dead_letters_for(channel, self.applier),
+            await replay(self.applier, on_failure=self._dead_letters_for(channel, self.applier))
+            self.position, self.revision = await self.applier.tracking.checkpoint(
+                self.applier.store
             )
             self._announce()
             self._replayed()
@@ -188,48 +184,57 @@ class ProjectionRunner:
     async def _process(
         self, batch: list[AbstractIncomingMessage], channel: AbstractChannel
     ) -> None:
-        top = self.position
-        async with self.applier.tracking.batch():
-            for message in batch:
-                try:
-                    event = EventCodec.decode_message(message.body)
-                except (ValueError, KeyError, TypeError) as error:
-                    await self._publish_dead_letter(
-                        channel, message.body, message.message_id, message.routing_key,
-                        dict(message.headers or {}), f"undecodable message: {error!r}",
-                    )  # fmt: skip
-                    continue
-                try:
-                    await self._apply_with_retries(event)
-                except ApplyFailed as failure:  # StoreUnavailable passes: the batch goes back
-                    await self._dead_letter(channel, self.applier, failure)
-                top = max(top, event.position)
-            await self.applier.projector.flush(self.applier.store)
-        await self.applier.tracking.save_checkpoint(top)
+        events: list[PublishedEvent] = []
+        for message in batch:
+            try:
+                events.append(EventCodec.decode_message(message.body))
+            except (ValueError, KeyError, TypeError) as error:
+                await self._publish_dead_letter(
+                    channel, message.body, message.message_id, message.routing_key,
+                    dict(message.headers or {}), f"undecodable message: {error!r}",
+                )  # fmt: skip
+        applier = self.applier
+        for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+            session = applier.session()
+            await applier.apply_all(session, events, self._retrying(channel, applier))
+            top = max([self.position, *(event.position for event in events)])
+            try:
+                self.revision = await applier.commit(session, top, self.revision)
+                break
+            except Conflict:  # a dead-letter retry from the CLI, say: apply on top of it
+                if attempt == CONFLICT_ATTEMPTS:
+                    raise
+                self.position, self.revision = await applier.tracking.checkpoint(applier.store)
         await batch[-1].ack(multiple=True)
         self.position = top
         self._announce()
 
-    async def _apply_with_retries(self, event: PublishedEvent) -> None:
-        for attempt in range(self.attempts):
-            try:
-                await self.applier.apply(event)
-                return
-            except ApplyFailed:
-                if attempt == self.attempts - 1:
-                    raise
-                await asyncio.sleep(0.05 * 2**attempt)
+    def _retrying(self, channel: AbstractChannel, applier: Applier) -> OnFailure:
+        """Tries a failed event again a few times, with backoff, before dead-lettering it."""
+        dead_letter = self._dead_letters_for(channel, applier)
+
+        async def on_failure(failure: ApplyFailed, session: Session) -> None:
+            for attempt in range(1, self.attempts):
+                await asyncio.sleep(0.05 * 2 ** (attempt - 1))
+                try:
+                    await applier.apply(session, failure.event)
+                    return
+                except ApplyFailed as again:
+                    failure = again
+            await dead_letter(failure, session)
+
+        return on_failure
 
     def _dead_letters_for(self, channel: AbstractChannel, applier: Applier) -> OnFailure:
         """What a replay does with an event it cannot apply: the same as live delivery."""
 
-        async def on_failure(failure: ApplyFailed) -> None:
-            await self._dead_letter(channel, applier, failure)
+        async def on_failure(failure: ApplyFailed, session: Session) -> None:
+            await self._dead_letter(channel, applier, failure, session)
 
         return on_failure
 
     async def _dead_letter(
-        self, channel: AbstractChannel, applier: Applier, failure: ApplyFailed
+        self, channel: AbstractChannel, applier: Applier, failure: ApplyFailed, session: Session
     ) -> None:
         """Dead-letters the event that failed, which may be an earlier one read to fill a
         gap, and holds its stream back at that version."""
@@ -243,7 +248,7 @@ class ProjectionRunner:
         await self._publish_dead_letter(
             channel, orjson.dumps(event), event.event_id, event.type, headers, repr(failure.error)
         )
-        await applier.block(event)
+        await applier.block(session, event)
 
     async def _publish_dead_letter(
         self,

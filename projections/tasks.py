@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from events.published import PublishedEvent
 from events.tasks import TaskStatus
-from projections.documents import create_and_cache, delete_and_cache, update_and_cache
-from projections.ports import DocumentCache
 from projections.projector import utc_text
-from read_side.store import ReadStore
-
-TASKS = "tasks"
+from projections.session import Session
+from read_side.generations import at
+from read_side.tables import TASKS
 
 
 class TasksProjector:
     name = "tasks"
-    collections = (TASKS,)
 
-    def __init__(self, cache: DocumentCache) -> None:
-        self.cache = cache
+    def __init__(self, generation: int = 0) -> None:
+        self.generation = generation
+        self.table = at(TASKS, generation)
+        self.tables = (self.table,)
+        self.cached = {self.table: "task"}
 
     def handles(self, event: PublishedEvent) -> bool:
         return event.aggregate == "task"
@@ -25,41 +27,37 @@ class TasksProjector:
     def tracks(self, event: PublishedEvent) -> bool:
         return True
 
-    async def setup(self, store: ReadStore) -> None:
-        tasks = store.collection(TASKS)
-        for field in ("user_id", "status", "priority", "due_date", "created_at"):
-            await tasks.create_index([(field, 1)])
+    async def prefetch(self, events: Sequence[PublishedEvent], session: Session) -> None:
+        await session.prefetch(self.table, {event.stream_id for event in events})
 
-    async def flush(self, store: ReadStore) -> None:
-        return None
-
-    async def apply(self, event: PublishedEvent, store: ReadStore) -> None:
-        tasks, tid, data, version = (
-            store.collection(TASKS),
-            event.stream_id,
-            event.data,
-            event.stream_version,
-        )
-        at = utc_text(event.occurred_at)
+    async def apply(self, event: PublishedEvent, session: Session) -> None:
+        tid, data, version = event.stream_id, event.data, event.stream_version
+        current = await session.get(self.table, tid)
+        at_ = utc_text(event.occurred_at)
         if event.type == "task.created":
-            doc = {
-                "id": tid,
-                "user_id": data["user_id"],
-                "title": data["title"],
-                "description": data.get("description"),
-                "status": TaskStatus.TODO.value,
-                "priority": data["priority"],
-                "due_date": data.get("due_date"),
-                "created_at": at,
-                "updated_at": at,
-                "version": version,
-            }
-            await create_and_cache(tasks, self.cache, "task", tid, doc)
+            session.put(
+                self.table,
+                tid,
+                {
+                    "id": tid,
+                    "user_id": data["user_id"],
+                    "title": data["title"],
+                    "description": data.get("description"),
+                    "status": TaskStatus.TODO.value,
+                    "priority": data["priority"],
+                    "due_date": data.get("due_date"),
+                    "created_at": at_,
+                    "updated_at": at_,
+                    "version": version,
+                },
+            )
             return
+        if current is None:
+            return  # deleted, or its task.created was never applied
         if event.type == "task.deleted":
-            await delete_and_cache(tasks, self.cache, "task", tid)
+            session.delete(self.table, tid)
             return
-        changes: dict[str, object] = {"version": version, "updated_at": at}
+        changes: dict[str, object] = {"version": version, "updated_at": at_}
         match event.type:
             case "task.details_changed":
                 changes |= {k: data[k] for k in ("title", "description", "priority", "due_date")}
@@ -69,6 +67,4 @@ class TasksProjector:
                 changes["status"] = TaskStatus.CANCELLED.value
             case "task.reopened":
                 changes["status"] = TaskStatus.TODO.value
-        await update_and_cache(
-            tasks, self.cache, "task", tid, {"version": {"$lt": version}}, {"$set": changes}
-        )
+        session.put(self.table, tid, current | changes)

@@ -1,17 +1,18 @@
-"""Per-stream progress and the checkpoint of one projector, kept in the read store."""
+"""Per-stream progress and the checkpoint of one projector's generation, in its session.
+
+The checkpoint document is written with every batch and guarded by its revision: a
+batch computed from a checkpoint another writer has moved since (a second projector
+process, a rebuild finishing a switch, a dead-letter retry from the CLI) is refused
+with Conflict and computed again, so two writers of one generation never both win.
+"""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
-from read_side.store import Collection, ReadStore
-
-
-def tracking_collections(projector: str) -> tuple[str, str]:
-    """Per-stream progress and the checkpoint: part of the projector's generation."""
-    return f"{projector}__streams", f"{projector}__checkpoint"
+from projections.session import Session
+from read_side.generations import at, checkpoint_table, streams_table
+from read_side.store import REV, Criteria, ReadStore, Table
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,81 +23,54 @@ class StreamState:
 
 
 class Tracking:
-    def __init__(self, store: ReadStore, projector: str) -> None:
+    def __init__(self, projector: str, generation: int) -> None:
         self.projector = projector
-        streams, checkpoint = tracking_collections(projector)
-        self.streams: Collection = store.collection(streams)
-        self.checkpoints: Collection = store.collection(checkpoint)
-        self._held: dict[str, StreamState] | None = None
-        self._advanced: set[str] = set()
+        self.streams: Table = at(streams_table(projector), generation)
+        self.checkpoints: Table = at(checkpoint_table(projector), generation)
 
-    @contextlib.asynccontextmanager
-    async def batch(self) -> AsyncIterator[None]:
-        """Holds per-stream progress in memory while a batch is applied and writes each
-        stream's once, when the batch ends without error.
+    @property
+    def tables(self) -> tuple[Table, Table]:
+        return self.streams, self.checkpoints
 
-        A batch applies several events of most streams it touches (a replay, hundreds):
-        one write per event was 27% of a rebuild's time under py-spy. Written before
-        the checkpoint and the acknowledgement, as before. After an error nothing held
-        is written: the batch is delivered again and its events applied again, which
-        projectors absorb as they absorb any redelivery.
-        """
-        assert self._held is None, "batches do not nest: the inner one would drop the outer's"
-        self._held, self._advanced = {}, set()
-        try:
-            yield
-            for stream_id in sorted(self._advanced):
-                await self.streams.update_one(
-                    {"_id": stream_id},
-                    {"$max": {"version": self._held[stream_id].version}},
-                    upsert=True,
-                )
-        finally:
-            self._held, self._advanced = None, set()
+    async def prefetch(self, session: Session, stream_ids: set[str]) -> None:
+        await session.prefetch(self.streams, stream_ids)
 
-    async def state(self, stream_id: str) -> StreamState:
-        if self._held is not None and stream_id in self._held:
-            return self._held[stream_id]
-        doc = await self.streams.find_one({"_id": stream_id})
-        state = (
-            StreamState()
-            if doc is None
-            else StreamState(doc.get("version", 0), doc.get("blocked_at"))
-        )
-        if self._held is not None:
-            self._held[stream_id] = state
-        return state
+    async def state(self, session: Session, stream_id: str) -> StreamState:
+        doc = await session.get(self.streams, stream_id)
+        if doc is None:
+            return StreamState()
+        return StreamState(doc.get("version", 0), doc.get("blocked_at"))
 
-    async def advance(self, stream_id: str, version: int) -> None:
-        if self._held is None:
-            await self.streams.update_one(
-                {"_id": stream_id}, {"$max": {"version": version}}, upsert=True
-            )
-            return
-        state = await self.state(stream_id)
-        self._held[stream_id] = replace(state, version=max(state.version, version))
-        self._advanced.add(stream_id)
+    async def advance(self, session: Session, stream_id: str, version: int) -> None:
+        state = await self.state(session, stream_id)
+        if version > state.version:
+            self._put(session, stream_id, version, state.blocked_at)
 
-    async def block(self, stream_id: str, version: int) -> None:
-        await self.streams.update_one(
-            {"_id": stream_id}, {"$set": {"blocked_at": version}}, upsert=True
-        )
-        if self._held is not None and stream_id in self._held:
-            self._held[stream_id] = replace(self._held[stream_id], blocked_at=version)
+    async def block(self, session: Session, stream_id: str, version: int) -> None:
+        state = await self.state(session, stream_id)
+        self._put(session, stream_id, state.version, version)
 
-    async def unblock(self, stream_id: str) -> None:
-        await self.streams.update_one({"_id": stream_id}, {"$unset": {"blocked_at": ""}})
-        if self._held is not None and stream_id in self._held:
-            self._held[stream_id] = replace(self._held[stream_id], blocked_at=None)
+    async def unblock(self, session: Session, stream_id: str) -> None:
+        state = await self.state(session, stream_id)
+        if state.blocked_at is not None:
+            self._put(session, stream_id, state.version, None)
 
-    async def blocked_count(self) -> int:
-        return await self.streams.count({"blocked_at": {"$exists": True}})
+    def _put(self, session: Session, stream_id: str, version: int, blocked: int | None) -> None:
+        document = {"id": stream_id, "version": version, "blocked_at": blocked}
+        session.put(self.streams, stream_id, document | {"blocked": blocked is not None})
 
-    async def checkpoint(self) -> int:
-        doc = await self.checkpoints.find_one({"_id": self.projector})
-        return int(doc["position"]) if doc else 0
+    async def blocked_count(self, store: ReadStore) -> int:
+        return await store.count(self.streams, Criteria(where={"blocked": True}))
 
-    async def save_checkpoint(self, position: int) -> None:
-        await self.checkpoints.update_one(
-            {"_id": self.projector}, {"$max": {"position": position}}, upsert=True
-        )
+    async def checkpoint(self, store: ReadStore) -> tuple[int, int]:
+        """The position this generation has applied, and the revision it is at."""
+        doc = await store.get(self.checkpoints, self.projector)
+        return (0, 0) if doc is None else (int(doc["position"]), int(doc[REV]))
+
+    async def save_checkpoint(self, session: Session, position: int, revision: int) -> None:
+        """Part of the batch; ``revision`` is what ``checkpoint`` gave when it began."""
+        session.expect(self.checkpoints, self.projector, revision)
+        if not session.loaded(self.checkpoints, self.projector):
+            session.seed(self.checkpoints, self.projector, revision)
+        document = {"position": position}
+        session.put(self.checkpoints, self.projector, document)

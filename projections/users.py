@@ -1,46 +1,47 @@
 """The users read model: one document per live user, with task counts by status.
 
-The projector keeps its own index of tasks (task id -> owner, status, version).
-A task event changes the counts only if it moves its task's index entry on, so
-applying an event twice cannot count it twice. What a batch changed is added to
-each owner's counts once, when the batch is flushed: recounting an owner's tasks
-instead made each batch cost as much as the owner had tasks, and B5's lag grew
-with every task created (py-spy: 13% of the query process in the recount).
-
-Exactly once, across crashes, as in the analytics projector: before a batch
-changes an owner's index entries, it marks their document stale; the flush adds
-the batch's changes and clears the mark in one write; ``setup`` recounts every
-owner a crash left marked.
+The projector keeps its own index of tasks (task id -> owner, status). Its events are
+tracked, so each is applied once, in stream order (projections.applier), and a task's
+entry and its owner's counts are written in the same batch commit: no event is ever
+counted twice or lost. Tasks applied before their owner's registration (it was
+dead-lettered, say) are counted aside, per owner, and handed over when it comes.
 """
 
 from __future__ import annotations
 
-from collections import Counter
+from collections.abc import Sequence
 
 from events.published import PublishedEvent
 from events.tasks import TaskStatus
-from projections.documents import create_and_cache, delete_and_cache, update_and_cache
-from projections.ports import DocumentCache
 from projections.projector import utc_text
-from read_side.store import ReadStore
+from projections.session import Session
+from read_side.generations import at
+from read_side.store import Table
+from read_side.tables import USERS
 
-USERS = "users"
-TASK_INDEX = "users__tasks"
+TASK_INDEX = Table("users__tasks")
+PENDING = Table("users__pending")
+"""Per owner not (yet) registered here, the counts their tasks have moved so far; per
+deleted user, that their tasks count no more."""
 
 _STATUS_AFTER = {
-    "task.cancelled": TaskStatus.CANCELLED,
-    "task.reopened": TaskStatus.TODO,
+    "task.created": TaskStatus.TODO.value,
+    "task.cancelled": TaskStatus.CANCELLED.value,
+    "task.reopened": TaskStatus.TODO.value,
 }
+_COUNTED = ("task.created", "task.deleted", "task.status_changed", *_STATUS_AFTER)
 
 
 class UsersProjector:
     name = "users"
-    collections = (USERS, TASK_INDEX)
 
-    def __init__(self, cache: DocumentCache) -> None:
-        self.cache = cache
-        self._changes: dict[str, Counter[str]] = {}
-        """Per owner marked stale in this batch, what its counts have yet to be given."""
+    def __init__(self, generation: int = 0) -> None:
+        self.generation = generation
+        self.users = at(USERS, generation)
+        self.index = at(TASK_INDEX, generation)
+        self.pending = at(PENDING, generation)
+        self.tables = (self.users, self.index, self.pending)
+        self.cached = {self.users: "user"}
 
     def handles(self, event: PublishedEvent) -> bool:
         return event.aggregate in ("user", "task")
@@ -48,64 +49,58 @@ class UsersProjector:
     def tracks(self, event: PublishedEvent) -> bool:
         return True
 
-    async def setup(self, store: ReadStore) -> None:
-        users = store.collection(USERS)
-        for field in ("_username", "_email", "status", "created_at", "_stale"):
-            await users.create_index([(field, 1)])
-        await store.collection(TASK_INDEX).create_index([("user_id", 1)])
-        for stale in await users.find({"_stale": True}, projection={"_id": 1}):
-            await self._recount(store, stale["_id"])
+    async def prefetch(self, events: Sequence[PublishedEvent], session: Session) -> None:
+        users = {e.stream_id for e in events if e.aggregate == "user"}
+        tasks = {e.stream_id for e in events if e.aggregate == "task"}
+        await session.prefetch(self.index, tasks)
+        for event in events:
+            if event.type == "task.created":
+                users.add(str(event.data["user_id"]))
+            elif event.aggregate == "task":
+                entry = await session.get(self.index, event.stream_id)
+                if entry is not None:
+                    users.add(entry["user_id"])
+        await session.prefetch(self.users, users)
+        await session.prefetch(self.pending, users)
 
-    async def flush(self, store: ReadStore) -> None:
-        """An owner's changes are forgotten only once written: if the store fails
-        midway, the batch comes again, its duplicates change nothing, and what was not
-        yet written must still be here to add."""
-        users = store.collection(USERS)
-        for user_id in sorted(self._changes):
-            added = {f"task_counts.{k}": n for k, n in self._changes[user_id].items() if n}
-            await update_and_cache(
-                users, self.cache, "user", user_id, {},
-                {"$unset": {"_stale": ""}} | ({"$inc": added} if added else {}),
-            )  # fmt: skip
-            del self._changes[user_id]
-
-    async def apply(self, event: PublishedEvent, store: ReadStore) -> None:
+    async def apply(self, event: PublishedEvent, session: Session) -> None:
         if event.aggregate == "user":
-            await self._apply_user(event, store)
+            await self._apply_user(event, session)
         else:
-            await self._apply_task(event, store)
+            await self._apply_task(event, session)
 
-    async def _apply_user(self, event: PublishedEvent, store: ReadStore) -> None:
-        users, uid, data, version = (
-            store.collection(USERS),
-            event.stream_id,
-            event.data,
-            event.stream_version,
-        )
-        at = utc_text(event.occurred_at)
+    async def _apply_user(self, event: PublishedEvent, session: Session) -> None:
+        uid, data, version = event.stream_id, event.data, event.stream_version
+        current = await session.get(self.users, uid)
+        at_ = utc_text(event.occurred_at)
         if event.type == "user.registered":
-            doc = {
-                "id": uid,
-                "email": data["email"],
-                "username": data["username"],
-                "full_name": data.get("full_name"),
-                "bio": data.get("bio"),
-                "status": "active",
-                "role": "member",
-                "created_at": at,
-                "updated_at": at,
-                "version": version,
-                "task_counts": await _counts(store, uid),  # tasks seen before their owner
-                "_email": data["email"].casefold(),
-                "_username": data["username"].casefold(),
-            }
-            if await create_and_cache(users, self.cache, "user", uid, doc):
-                self._changes.pop(uid, None)  # counted just now, from the index
+            session.put(
+                self.users,
+                uid,
+                {
+                    "id": uid,
+                    "email": data["email"],
+                    "username": data["username"],
+                    "full_name": data.get("full_name"),
+                    "bio": data.get("bio"),
+                    "status": "active",
+                    "role": "member",
+                    "created_at": at_,
+                    "updated_at": at_,
+                    "version": version,
+                    "task_counts": await self._pending_counts(session, uid),
+                    "_email": data["email"].casefold(),
+                    "_username": data["username"].casefold(),
+                },
+            )
             return
+        if current is None:
+            return  # deleted, or its registration was never applied
         if event.type == "user.deleted":
-            await delete_and_cache(users, self.cache, "user", uid)
+            session.delete(self.users, uid)
+            session.put(self.pending, uid, {"deleted": True})
             return
-        changes: dict[str, object] = {"version": version, "updated_at": at}
+        changes: dict[str, object] = {"version": version, "updated_at": at_}
         match event.type:
             case "user.profile_changed":
                 changes |= {"full_name": data["full_name"], "bio": data["bio"]}
@@ -119,69 +114,62 @@ class UsersProjector:
                 changes["status"] = "active"
             case "user.role_changed":
                 changes["role"] = data["role"]
-        await update_and_cache(
-            users, self.cache, "user", uid, {"version": {"$lt": version}}, {"$set": changes}
-        )
+        session.put(self.users, uid, current | changes)
 
-    async def _apply_task(self, event: PublishedEvent, store: ReadStore) -> None:
-        if event.type == "task.created":
-            status: str | None = TaskStatus.TODO
-        elif event.type == "task.deleted":
-            status = None
-        elif event.type == "task.status_changed" or event.type in _STATUS_AFTER:
-            status = _STATUS_AFTER.get(event.type) or event.data["to_status"]
-        else:
+    async def _apply_task(self, event: PublishedEvent, session: Session) -> None:
+        if event.type not in _COUNTED:
             return  # details do not change counts
-        index, tid, version = store.collection(TASK_INDEX), event.stream_id, event.stream_version
-        entry = await index.find_one({"_id": tid})
-        if entry is not None and entry["version"] >= version:
-            return  # applied already
+        tid = event.stream_id
+        entry = await session.get(self.index, tid)
         if event.type == "task.created":
             owner, before = str(event.data["user_id"]), None
         elif entry is None:
             return  # its task.created was never applied: nothing to count
         else:
-            owner, before = entry["user_id"], None if entry.get("deleted") else entry["status"]
-        await self._mark_stale(store, owner)
-        changes: dict[str, object] = {"version": version}
-        changes |= {"deleted": True} if status is None else {"status": status}
-        if event.type == "task.created":
-            changes["user_id"] = owner
-        await index.update_one({"_id": tid}, {"$set": changes}, upsert=True)
-        counted = self._changes[owner]
-        if before is not None:
-            counted[before] -= 1
-            counted["total"] -= 1
-        if status is not None:
-            counted[status] += 1
-            counted["total"] += 1
-
-    async def _mark_stale(self, store: ReadStore, owner: str) -> None:
-        """Before this batch's first change to the owner's tasks: see the module's doc."""
-        if owner not in self._changes:
-            await store.collection(USERS).update_one({"_id": owner}, {"$set": {"_stale": True}})
-            self._changes[owner] = Counter()
-
-    async def _recount(self, store: ReadStore, user_id: str) -> None:
-        counts = await _counts(store, user_id)
-        users = store.collection(USERS)
-        await update_and_cache(
-            users,
-            self.cache,
-            "user",
-            user_id,
-            {},
-            {"$set": {"task_counts": counts}, "$unset": {"_stale": ""}},
+            owner, before = entry["user_id"], None if entry["deleted"] else entry["status"]
+        status: str | None = (
+            None
+            if event.type == "task.deleted"
+            else _STATUS_AFTER.get(event.type) or str(event.data["to_status"])
         )
+        session.put(
+            self.index,
+            tid,
+            {
+                "id": tid,
+                "user_id": owner,
+                "status": status or (entry or {}).get("status"),
+                "deleted": status is None,
+            },
+        )
+        user = await session.get(self.users, owner)
+        if user is None:  # kept until the owner's registration comes
+            pending = await session.get(self.pending, owner)
+            if pending is not None and pending.get("deleted"):
+                return
+            counts = _moved(pending["task_counts"] if pending else _NONE, before, status)
+            session.put(self.pending, owner, {"task_counts": counts})
+            return
+        counts = _moved(user["task_counts"], before, status)
+        session.put(self.users, owner, user | {"task_counts": counts})
+
+    async def _pending_counts(self, session: Session, user_id: str) -> dict[str, int]:
+        pending = await session.get(self.pending, user_id)
+        if pending is None:
+            return dict(_NONE)
+        session.delete(self.pending, user_id)
+        counts: dict[str, int] = pending["task_counts"]
+        return counts
 
 
-async def _counts(store: ReadStore, user_id: str) -> dict[str, int]:
-    """Counted here from an indexed find, which the in-process store answers from its
-    user_id index; its aggregation pipeline would scan every task."""
-    counts = dict.fromkeys(TaskStatus, 0)
-    rows = await store.collection(TASK_INDEX).find(
-        {"user_id": user_id, "deleted": {"$ne": True}}, projection={"status": 1}
-    )
-    for row in rows:
-        counts[TaskStatus(row["status"])] += 1
-    return {str(status): n for status, n in counts.items()} | {"total": sum(counts.values())}
+_NONE = dict.fromkeys((*(status.value for status in TaskStatus), "total"), 0)
+
+
+def _moved(counts: dict[str, int], before: str | None, after: str | None) -> dict[str, int]:
+    """The counts once a task moved from status ``before`` to ``after`` (None: absent)."""
+    moved = dict(counts)
+    for status, by in ((before, -1), (after, 1)):
+        if status is not None:
+            moved[status] += by
+            moved["total"] += by
+    return moved

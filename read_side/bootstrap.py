@@ -6,9 +6,9 @@ from dataclasses import InitVar, dataclass, field
 
 from read_side.breaker import CircuitBreaker
 from read_side.cache import DocumentCache
-from read_side.generations import CurrentGenerations, GenerationView
+from read_side.generations import CurrentGenerations, at
 from read_side.positions import Checkpoints
-from read_side.store import Collection, ReadStore
+from read_side.store import ReadStore, Table
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,11 +31,7 @@ class ReadSide:
         )
         object.__setattr__(self, "generations", generations)  # frozen
 
-    async def view(self, projection: str) -> GenerationView:
-        """The projection's current generation, as of at most a quarter second ago."""
-        return await self.generations.view(projection)
-
-    async def collection(self, projection: str, name: str | None = None) -> Collection:
-        """A collection (by default the one named like the projection) of its current
-        generation."""
-        return (await self.view(projection)).collection(name or projection)
+    async def table(self, projection: str, table: Table) -> Table:
+        """The table as the projection's current generation holds it, as of at most a
+        quarter second ago."""
+        return at(table, await self.generations.current(projection))

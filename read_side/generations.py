@@ -1,6 +1,6 @@
-"""Generations of a projection's collections: how a rebuild replaces read models live.
+"""Generations of a projection's tables: how a rebuild replaces read models live.
 
-A projection's documents live in collections named for a generation
+A projection's documents live in tables named for a generation
 (``users`` is generation 0, ``users__g3`` generation 3). One small document
 per projection says which generation is current, and which one a rebuild has
 proposed next; readers resolve names through it, so switching is one atomic
@@ -12,49 +12,36 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from read_side.store import Collection, DuplicateKey, ReadStore
+from read_side.store import REV, Changes, Conflict, Field, ReadStore, Table
 
-GENERATIONS = "generations"
+GENERATIONS = Table("generations")
+_BLOCKED = Field("blocked")
 
 
 def physical(name: str, generation: int) -> str:
     return name if generation == 0 else f"{name}__g{generation}"
 
 
+def at(table: Table, generation: int) -> Table:
+    """The table as one generation holds it."""
+    return table.renamed(physical(table.name, generation))
+
+
 def cache_kind(kind: str, generation: int) -> str:
     return kind if generation == 0 else f"{kind}:g{generation}"
 
 
-class GenerationView:
-    """The read store as one generation of a projection sees it."""
+def streams_table(projector: str) -> Table:
+    """Per-stream progress of a projector: part of each of its generations."""
+    return Table(f"{projector}__streams", indexes=(("blocked",),), fields=(_BLOCKED,))
 
-    def __init__(self, store: ReadStore, generation: int) -> None:
-        self.store = store
-        self.generation = generation
 
-    def collection(self, name: str) -> Collection:
-        return self.store.collection(physical(name, self.generation))
-
-    async def collection_names(self) -> list[str]:
-        return await self.store.collection_names()
-
-    async def rename(self, source: str, target: str) -> None:
-        await self.store.rename(
-            physical(source, self.generation), physical(target, self.generation)
-        )
-
-    async def drop(self, name: str) -> None:
-        await self.store.drop(physical(name, self.generation))
-
-    async def ping(self) -> None:
-        await self.store.ping()
-
-    async def close(self) -> None:
-        """The underlying store belongs to the caller."""
+def checkpoint_table(projector: str) -> Table:
+    """The one document saying how far a projector's generation has applied."""
+    return Table(f"{projector}__checkpoint")
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,32 +49,27 @@ class GenerationState:
     current: int = 0
     next: int | None = None
     """A generation a rebuild has built and proposed; the live projector switches to it."""
+    revision: int = 0
 
 
 class Generations:
     def __init__(self, store: ReadStore) -> None:
         self.store = store
-        self.documents = store.collection(GENERATIONS)
 
     async def state(self, projection: str) -> GenerationState:
-        doc = await self.documents.find_one({"_id": projection})
+        doc = await self.store.get(GENERATIONS, projection)
         if doc is None:
             return GenerationState()
-        return GenerationState(doc.get("current", 0), doc.get("next"))
+        return GenerationState(doc.get("current", 0), doc.get("next"), doc.get(REV, 0))
 
     async def current(self, projection: str) -> int:
         return (await self.state(projection)).current
 
-    async def view(self, projection: str) -> GenerationView:
-        return GenerationView(self.store, await self.current(projection))
-
     async def propose(self, projection: str, generation: int) -> None:
-        await self.documents.update_one(
-            {"_id": projection}, {"$set": {"next": generation}}, upsert=True
-        )
+        await self._change(projection, lambda state: (state.current, generation))
 
     async def withdraw(self, projection: str) -> None:
-        await self.documents.update_one({"_id": projection}, {"$set": {"next": None}})
+        await self._change(projection, lambda state: (state.current, None))
 
     async def switch(self, projection: str, from_generation: int, to_generation: int) -> bool:
         """Makes ``to_generation`` current, unless someone already switched; True if this did."""
@@ -95,14 +77,33 @@ class Generations:
         if state.current != from_generation:
             return False
         try:
-            result = await self.documents.update_one(
-                _current_is(projection, from_generation),
-                {"$set": {"current": to_generation, "next": None}},
-                upsert=from_generation == 0,
-            )
-        except DuplicateKey:  # another switch won the race
+            await self._write(projection, state, to_generation, None)
+        except Conflict:  # another switch won the race
             return False
-        return result.matched > 0 or result.upserted
+        return True
+
+    async def _change(
+        self, projection: str, change: Callable[[GenerationState], tuple[int, int | None]]
+    ) -> None:
+        while True:
+            state = await self.state(projection)
+            try:
+                await self._write(projection, state, *change(state))
+            except Conflict:
+                continue
+            return
+
+    async def _write(
+        self, projection: str, state: GenerationState, current: int, next: int | None
+    ) -> None:
+        document = {"current": current, "next": next, REV: state.revision + 1}
+        await self.store.create([GENERATIONS])  # rare: a rebuild's proposal, or a switch
+        await self.store.commit(
+            Changes(
+                puts={GENERATIONS: {projection: document}},
+                expect={(GENERATIONS, projection): state.revision},
+            )
+        )
 
 
 class CurrentGenerations:
@@ -149,9 +150,6 @@ class CurrentGenerations:
         read = await asyncio.shield(reading)  # one caller's cancellation is not everyone's
         return max(read, announced)
 
-    async def view(self, projection: str) -> GenerationView:
-        return GenerationView(self.store, await self.current(projection))
-
     async def _read(self, projection: str) -> int:
         expires = self._clock() + self._ttl
         generation = await self._generations.current(projection)
@@ -164,12 +162,5 @@ class CurrentGenerations:
             done.exception()  # retrieved here too, in case every caller was cancelled
 
 
-def _current_is(projection: str, generation: int) -> Mapping[str, Any]:
-    if generation == 0:  # a projection that never switched may have no document yet
-        return {"_id": projection, "current": {"$in": [0, None]}}
-    return {"_id": projection, "current": generation}
-
-
-async def drop_generation(store: ReadStore, collections: Sequence[str], generation: int) -> None:
-    for name in collections:
-        await store.drop(physical(name, generation))
+async def drop_generation(store: ReadStore, tables: Sequence[Table], generation: int) -> None:
+    await store.drop([at(table, generation) for table in tables])

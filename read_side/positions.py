@@ -11,7 +11,7 @@ import asyncio
 import time
 from typing import Protocol
 
-from read_side.generations import CurrentGenerations
+from read_side.generations import CurrentGenerations, at, checkpoint_table
 from read_side.store import ReadStore
 
 
@@ -78,8 +78,10 @@ class StoreCheckpoints:
         return None
 
     async def position(self, projector: str) -> int:
-        view = await self.generations.view(projector)
-        doc = await view.collection(f"{projector}__checkpoint").find_one({"_id": projector})
+        generation = await self.generations.current(projector)
+        doc = await self.generations.store.get(
+            at(checkpoint_table(projector), generation), projector
+        )
         return int(doc["position"]) if doc else 0
 
     async def wait(self, projector: str, at_least: int, within: float) -> int:

@@ -1,8 +1,9 @@
 """Fixtures that build real infrastructure.
 
-Each session gets a PostgreSQL database, a RabbitMQ exchange and queues, and
-Redis keys of its own (the namespace), and removes them afterwards. The read
-store is the in-process one (DESIGN.md: no MongoDB server here).
+Each session gets a PostgreSQL database (the event store, and the read store in
+its schema ``read``), a RabbitMQ exchange and queues, and Redis keys of its own
+(the namespace), and removes them afterwards. Tests that need a read store of their
+own get a fresh schema from ``read_store``.
 """
 
 from __future__ import annotations
@@ -29,9 +30,11 @@ from projections.runtime import dead_letter_queue_name, queue_name
 from read_side.api.app import create_query_app
 from read_side.cache import CacheHit, DocumentCache
 from read_side.generations import Generations, cache_kind
-from read_side.memory import MemoryReadStore
 from read_side.positions import LocalCheckpoints
+from read_side.postgres import PostgresReadStore
+from read_side.store import ReadStore
 from tests.support.actors import as_admin
+from tests.support.stores import fresh_store
 from write_side.api.app import create_command_app
 from write_side.bootstrap import WriteSide, bootstrap
 from write_side.broker import exchange_name
@@ -80,6 +83,13 @@ def write_side(settings: Settings) -> Iterator[WriteSide]:
     ws.close()
 
 
+@pytest.fixture
+async def read_store(write_side: WriteSide) -> AsyncIterator[PostgresReadStore]:
+    """An empty read store in a schema of this test's own (the session's database)."""
+    async with fresh_store(write_side.settings.postgres_dsn) as store:
+        yield store
+
+
 @pytest.fixture(scope="session")
 async def commands(
     write_side: WriteSide, tokens: TokenCodec, admin_headers: dict[str, str]
@@ -98,7 +108,7 @@ class System:
     """The whole service in this process: both APIs, the relay and every projector."""
 
     api: httpx.AsyncClient
-    store: MemoryReadStore
+    store: ReadStore
     cache: DocumentCache
     checkpoints: LocalCheckpoints
     running: Background
@@ -115,7 +125,7 @@ async def system(
     settings: Settings, write_side: WriteSide, tokens: TokenCodec, admin_headers: dict[str, str]
 ) -> AsyncIterator[System]:
     """``api`` acts as an admin."""
-    store = MemoryReadStore(settings.namespace)
+    store = await PostgresReadStore.connect(settings.postgres_dsn)
     checkpoints = LocalCheckpoints()
     read_side = await open_read_side(settings, store, checkpoints)
     app = CombinedApp(
@@ -142,6 +152,7 @@ async def system(
             if (at := await checkpoints.wait(name, last, within=30)) < last
         }
     await read_side.cache.close()
+    await store.close()
     await _delete_broker_objects(settings)
     redis = Redis.from_url(settings.redis_url)
     keys = [key async for key in redis.scan_iter(match=f"{settings.namespace}:*", count=1000)]

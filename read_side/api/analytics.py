@@ -12,6 +12,8 @@ from read_side.api.access import may_read
 from read_side.api.deps import AnalyticsPosition, PagingDep, ReadSideDep
 from read_side.api.responses import document, not_found, page
 from read_side.api.schemas import AnalyticsEventView, Page, SummaryView
+from read_side.store import Criteria
+from read_side.tables import ANALYTICS_EVENTS, SUMMARIES
 
 router = APIRouter(prefix="/analytics", tags=["analytics"])
 
@@ -22,12 +24,13 @@ async def events_of_user(
 ) -> Response:
     if not may_read(caller, user_id):
         raise not_found(f"user {user_id} does not exist", position)
-    query = {"user_id": str(user_id)}
-    collection = await rs.collection("analytics", "analytics_events")
-    docs = await collection.find(
-        query, sort=[("timestamp", -1), ("_id", 1)], skip=paging.offset, limit=paging.limit
+    query = Criteria(
+        {"user_id": str(user_id)},
+        order=(("timestamp", True),),
+        limit=paging.limit,
+        offset=paging.offset,
     )
-    return page(docs, await collection.count(query), paging, position)
+    return await page(rs, await rs.table("analytics", ANALYTICS_EVENTS), query, paging, position)
 
 
 @router.get("/summary/user/{user_id}", response_model=SummaryView)
@@ -36,9 +39,7 @@ async def summary_of_user(
 ) -> Response:
     if not may_read(caller, user_id):
         raise not_found(f"no activity recorded for user {user_id}", position)
-    doc = await (await rs.collection("analytics", "activity_summaries")).find_one(
-        {"_id": str(user_id), "user_id": {"$exists": True}}  # not one only marked stale
-    )
+    doc = await rs.store.get(await rs.table("analytics", SUMMARIES), str(user_id))
     if doc is None:
         raise not_found(f"no activity recorded for user {user_id}", position)
     return document(doc, position)

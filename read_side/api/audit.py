@@ -10,9 +10,10 @@ from starlette.responses import Response
 from common.auth import Caller
 from read_side.api.access import is_admin, may_read
 from read_side.api.deps import AuditPosition, PagingDep, ReadSideDep
-from read_side.api.responses import not_found, page
+from read_side.api.responses import not_found, page_of, read_page
 from read_side.api.schemas import AuditEntry, Page
-from read_side.store import Document
+from read_side.store import Criteria, Document
+from read_side.tables import AUDIT
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
@@ -22,19 +23,19 @@ async def audit_trail(
     stream_id: UUID, caller: Caller, rs: ReadSideDep, paging: PagingDep, position: AuditPosition
 ) -> Response:
     """Members read the trails of their own user, tasks and activity."""
-    query = {"stream_id": str(stream_id)}
-    collection = await rs.collection("audit")
+    table = await rs.table("audit", AUDIT)
+    stream = {"stream_id": str(stream_id)}
     if not is_admin(caller):
-        first = await collection.find_one(query | {"stream_version": 1})
-        if first is None or not may_read(caller, _owner(first)):
+        first = await rs.store.find(table, Criteria(stream | {"stream_version": 1}, limit=1))
+        if not first or not may_read(caller, _owner(first[0])):
             raise not_found(f"no events recorded for stream {stream_id}", position)
-    total = await collection.count(query)
+    query = Criteria(
+        stream, order=(("stream_version", False),), limit=paging.limit, offset=paging.offset
+    )
+    docs, total = await read_page(rs, table, query)
     if total == 0:
         raise not_found(f"no events recorded for stream {stream_id}", position)
-    docs = await collection.find(
-        query, sort=[("stream_version", 1)], skip=paging.offset, limit=paging.limit
-    )
-    return page(docs, total, paging, position)
+    return page_of(docs, total, paging, position)
 
 
 def _owner(first: Document) -> object:

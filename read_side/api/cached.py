@@ -11,23 +11,23 @@ from starlette.responses import Response
 from common.problems import Problem
 from read_side.api.responses import json_body, not_found
 from read_side.bootstrap import ReadSide
-from read_side.generations import cache_kind
-from read_side.store import public_view
+from read_side.generations import at, cache_kind
+from read_side.store import REV, Table, public_view
 
 
 async def cached_document(
     read_side: ReadSide,
     kind: str,
-    collection: str,
+    table: Table,
     id: str,
     position: int,
     *,
     visible: Callable[[Mapping[str, Any]], bool] | None = None,
 ) -> Response:
-    """``collection`` is also the projection's name (users, tasks). A document the
-    caller may not see (``visible`` says False) is answered as missing."""
-    view = await read_side.view(collection)
-    physical_kind = cache_kind(kind, view.generation)
+    """``table`` is named like its projection (users, tasks). A document the caller may
+    not see (``visible`` says False) is answered as missing."""
+    generation = await read_side.generations.current(table.name)
+    physical_kind = cache_kind(kind, generation)
     hit = await read_side.cache.get(physical_kind, id)
     if hit is not None:
         if hit.body is None:  # a tombstone: deleted
@@ -35,11 +35,11 @@ async def cached_document(
         if visible is not None and not visible(orjson.loads(hit.body)):
             raise _missing(kind, id, position)
         return json_body(hit.body, position)
-    doc = await view.collection(collection).find_one({"_id": id})
+    doc = await read_side.store.get(at(table, generation), id)
     if doc is None:
         raise _missing(kind, id, position)
     body = orjson.dumps(public_view(doc))
-    await read_side.cache.put(physical_kind, id, doc["_rev"], body)
+    await read_side.cache.put(physical_kind, id, doc[REV], body)
     if visible is not None and not visible(doc):
         raise _missing(kind, id, position)
     return json_body(body, position)

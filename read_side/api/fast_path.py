@@ -25,6 +25,7 @@ from read_side.api.access import may_read
 from read_side.api.cached import cached_document
 from read_side.bootstrap import ReadSide
 from read_side.store import StoreUnavailable
+from read_side.tables import TASKS, USERS
 
 _UUID = "[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
 _BEARER = b"bearer "
@@ -59,17 +60,17 @@ class DocumentFastPath:
         except ValueError:
             return False
         projection = match[1]
-        position = await self.read_side.checkpoints.position(projection)
-        if wanted is not None and position < int(wanted):
-            return False  # the route waits for it
         try:
+            position = await self.read_side.checkpoints.position(projection)
+            if wanted is not None and position < int(wanted):
+                return False  # the route waits for it
             if projection == "users":
                 if not may_read(caller, id):
                     return False
-                response = await cached_document(self.read_side, "user", "users", id, position)
+                response = await cached_document(self.read_side, "user", USERS, id, position)
             else:
                 response = await cached_document(
-                    self.read_side, "task", "tasks", id, position,
+                    self.read_side, "task", TASKS, id, position,
                     visible=lambda doc: may_read(caller, doc["user_id"]),
                 )  # fmt: skip
         except (Problem, StoreUnavailable):

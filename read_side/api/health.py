@@ -32,8 +32,8 @@ async def ready(rs: ReadSideDep) -> dict[str, object]:
             f"read store: {error}",
             slug="unavailable",
             headers={"Retry-After": "5"},
-            checks=checks | {"mongo": "down"},
+            checks=checks | {"read_store": "down"},
             breakers={b.name: b.snapshot() for b in rs.breakers},
         ) from error
     breakers = {b.name: b.snapshot() for b in rs.breakers}
-    return {"status": "ready", "checks": checks | {"mongo": "ok"}, "breakers": breakers}
+    return {"status": "ready", "checks": checks | {"read_store": "ok"}, "breakers": breakers}

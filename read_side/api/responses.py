@@ -7,7 +7,8 @@ from starlette.responses import Response
 
 from common.problems import Problem
 from read_side.api.deps import Paging
-from read_side.store import Document, public_view
+from read_side.bootstrap import ReadSide
+from read_side.store import Criteria, Document, Table, public_view
 
 
 def json_body(body: bytes, position: int) -> Response:
@@ -18,7 +19,20 @@ def document(doc: Document, position: int) -> Response:
     return json_body(orjson.dumps(public_view(doc)), position)
 
 
-def page(docs: list[Document], total: int, paging: Paging, position: int) -> Response:
+async def page(
+    read_side: ReadSide, table: Table, query: Criteria, paging: Paging, position: int
+) -> Response:
+    """One page of the query's matches, with how many there are in all."""
+    return page_of(*await read_page(read_side, table, query), paging, position)
+
+
+async def read_page(
+    read_side: ReadSide, table: Table, query: Criteria
+) -> tuple[list[Document], int]:
+    return await read_side.store.find(table, query), await read_side.store.count(table, query)
+
+
+def page_of(docs: list[Document], total: int, paging: Paging, position: int) -> Response:
     return json_body(
         orjson.dumps(
             {

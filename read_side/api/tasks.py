@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query
@@ -19,9 +19,10 @@ from read_side.api.cached import cached_document
 from read_side.api.deps import PagingDep, ReadSideDep, TasksPosition
 from read_side.api.responses import page
 from read_side.api.schemas import Page, TaskView
+from read_side.store import Criteria, Scalar
+from read_side.tables import TASKS
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
-TASKS = "tasks"
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -64,17 +65,15 @@ async def tasks(
         if user_id is not None and user_id != caller.subject:
             raise Problem(403, "you may list only your own tasks", slug="forbidden")
         user_id = caller.subject
-    query: dict[str, Any] = {}
+    where: dict[str, Scalar] = {}
     if user_id is not None:
-        query["user_id"] = str(user_id)
+        where["user_id"] = str(user_id)
     if status is not None:
-        query["status"] = status.value
+        where["status"] = status.value
     if priority is not None:
-        query["priority"] = priority.value
-    if due_before is not None:
-        query["due_date"] = {"$lt": due_before.isoformat(), "$ne": None}
-    collection = await rs.collection(TASKS)
-    docs = await collection.find(
-        query, sort=[("created_at", 1), ("_id", 1)], skip=paging.offset, limit=paging.limit
+        where["priority"] = priority.value
+    below = {} if due_before is None else {"due_date": due_before.isoformat()}
+    query = Criteria(
+        where, below, order=(("created_at", False),), limit=paging.limit, offset=paging.offset
     )
-    return page(docs, await collection.count(query), paging, position)
+    return await page(rs, await rs.table("tasks", TASKS), query, paging, position)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import re
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query
@@ -16,18 +15,25 @@ from read_side.api.cached import cached_document
 from read_side.api.deps import PagingDep, ReadSideDep, UsersAndTasksPosition, UsersPosition
 from read_side.api.responses import document, not_found, page
 from read_side.api.schemas import Page, TaskView, UserView
+from read_side.bootstrap import ReadSide
+from read_side.store import Criteria, Document, Scalar
+from read_side.tables import TASKS, USERS
 
 router = APIRouter(prefix="/users", tags=["users"])
-USERS, TASKS = "users", "tasks"
-_ORDER = [("created_at", 1), ("_id", 1)]
+_ORDER = (("created_at", False),)
+
+
+async def _one(rs: ReadSide, field: str, value: str) -> Document | None:
+    found = await rs.store.find(await rs.table("users", USERS), Criteria({field: value}, limit=1))
+    return found[0] if found else None
 
 
 @router.get("/by-username/{username}", response_model=UserView)
 async def user_by_username(
     username: str, caller: Caller, rs: ReadSideDep, position: UsersPosition
 ) -> Response:
-    doc = await (await rs.collection(USERS)).find_one({"_username": username.casefold()})
-    if doc is None or not may_read(caller, doc["_id"]):
+    doc = await _one(rs, "_username", username.casefold())
+    if doc is None or not may_read(caller, doc["id"]):
         raise not_found(f"no user has the username {username!r}", position)
     return document(doc, position)
 
@@ -36,8 +42,8 @@ async def user_by_username(
 async def user_by_email(
     email: Annotated[Email, Query()], caller: Caller, rs: ReadSideDep, position: UsersPosition
 ) -> Response:
-    doc = await (await rs.collection(USERS)).find_one({"_email": email.casefold()})
-    if doc is None or not may_read(caller, doc["_id"]):
+    doc = await _one(rs, "_email", email.casefold())
+    if doc is None or not may_read(caller, doc["id"]):
         raise not_found("no user has this email", position)
     return document(doc, position)
 
@@ -63,15 +69,11 @@ async def users(
 ) -> Response:
     """Admins only."""
     require_admin(caller, "list or search users")
-    query: dict[str, Any] = {}
-    if status is not None:
-        query["status"] = status
-    if search:
-        literal = {"$regex": re.escape(search), "$options": "i"}
-        query["$or"] = [{"username": literal}, {"email": literal}, {"full_name": literal}]
-    collection = await rs.collection(USERS)
-    docs = await collection.find(query, sort=_ORDER, skip=paging.offset, limit=paging.limit)
-    return page(docs, await collection.count(query), paging, position)
+    where: dict[str, Scalar] = {} if status is None else {"status": status}
+    query = Criteria(
+        where, search=search or None, order=_ORDER, limit=paging.limit, offset=paging.offset
+    )
+    return await page(rs, await rs.table("users", USERS), query, paging, position)
 
 
 @router.get("/{user_id}/tasks", response_model=Page[TaskView])
@@ -85,10 +87,10 @@ async def tasks_of_user(
     """Reads two read models, so it waits for both projectors."""
     if (
         not may_read(caller, user_id)
-        or await (await rs.collection(USERS)).find_one({"_id": str(user_id)}, {"_id": 1}) is None
+        or await rs.store.get(await rs.table("users", USERS), str(user_id)) is None
     ):
         raise not_found(f"user {user_id} does not exist", position)
-    query = {"user_id": str(user_id)}
-    collection = await rs.collection(TASKS)
-    docs = await collection.find(query, sort=_ORDER, skip=paging.offset, limit=paging.limit)
-    return page(docs, await collection.count(query), paging, position)
+    query = Criteria(
+        {"user_id": str(user_id)}, order=_ORDER, limit=paging.limit, offset=paging.offset
+    )
+    return await page(rs, await rs.table("tasks", TASKS), query, paging, position)

@@ -9,32 +9,25 @@ from typing import Any
 from cli.processes import background
 from common.settings import Settings
 from read_side.cache import DocumentCache
-from read_side.memory import MemoryReadStore
+from read_side.postgres import PostgresReadStore
+from tests.support.faults import FaultyStore
 from write_side.bootstrap import WriteSide
 
 
-class _Failing:
-    name = "broken"
+class Broken(FaultyStore):
+    """A store whose every call fails in a way no retry is meant for."""
 
-    def __getattr__(self, attribute: str) -> Callable[..., Awaitable[Any]]:
-        async def fail(*args: Any, **kwargs: Any) -> Any:
-            raise RuntimeError("a bug, not an outage")
-
-        return fail
+    async def through(self, call: Callable[[], Awaitable[Any]]) -> Any:
+        raise RuntimeError("a bug, not an outage")
 
 
-class Broken(MemoryReadStore):
-    """A store whose every read fails in a way no retry is meant for."""
-
-    def collection(self, name: str) -> Any:
-        return _Failing()
-
-
-async def test_a_projector_that_dies_sets_died(settings: Settings, write_side: WriteSide) -> None:
+async def test_a_projector_that_dies_sets_died(
+    settings: Settings, write_side: WriteSide, read_store: PostgresReadStore
+) -> None:
     cache = await DocumentCache.connect(settings.redis_url, f"{settings.namespace}_died")
     try:
         async with background(
-            settings, write_side, Broken(), cache, relay=False, projectors=("audit",)
+            settings, write_side, Broken(read_store), cache, relay=False, projectors=("audit",)
         ) as running:
             await asyncio.wait_for(running.died.wait(), timeout=10)
     finally:
@@ -44,11 +37,13 @@ async def test_a_projector_that_dies_sets_died(settings: Settings, write_side: W
     assert [entry.partition(":")[0] for entry in running.ended] == ["audit"]
 
 
-async def test_stopping_on_purpose_is_not_dying(settings: Settings, write_side: WriteSide) -> None:
+async def test_stopping_on_purpose_is_not_dying(
+    settings: Settings, write_side: WriteSide, read_store: PostgresReadStore
+) -> None:
     cache = await DocumentCache.connect(settings.redis_url, f"{settings.namespace}_died")
     try:
         async with background(
-            settings, write_side, MemoryReadStore(), cache, relay=True, projectors=()
+            settings, write_side, read_store, cache, relay=True, projectors=()
         ) as running:
             await asyncio.sleep(0.2)
     finally:
@@ -59,7 +54,7 @@ async def test_stopping_on_purpose_is_not_dying(settings: Settings, write_side: 
 
 
 async def test_each_projector_says_when_it_has_replayed(
-    settings: Settings, write_side: WriteSide
+    settings: Settings, write_side: WriteSide, read_store: PostgresReadStore
 ) -> None:
     cache = await DocumentCache.connect(settings.redis_url, f"{settings.namespace}_replayed")
     replayed: list[str] = []
@@ -72,7 +67,7 @@ async def test_each_projector_says_when_it_has_replayed(
 
     try:
         async with background(
-            settings, write_side, MemoryReadStore("replayed"), cache, relay=False,
+            settings, write_side, read_store, cache, relay=False,
             projectors=("users", "tasks"), on_replayed=note,
         ):  # fmt: skip
             await asyncio.wait_for(both.wait(), timeout=30)

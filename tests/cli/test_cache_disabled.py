@@ -17,27 +17,28 @@ from common.settings import Settings
 from common.tokens import TokenCodec
 from read_side.api.app import create_query_app
 from read_side.bootstrap import ReadSide
-from read_side.memory import MemoryReadStore
 from read_side.positions import LocalCheckpoints
+from read_side.postgres import PostgresReadStore
+from read_side.store import REV, Changes
+from read_side.tables import USERS
 
 NOWHERE = "redis://127.0.0.1:1/0"
 """Nothing listens on port 1: every Redis call would fail to connect."""
 
 
-async def _read_side(enabled: bool) -> tuple[ReadSide, str]:
+async def _read_side(store: PostgresReadStore, enabled: bool) -> tuple[ReadSide, str]:
     namespace = f"test_{uuid.uuid4().hex[:10]}"
     settings = Settings(env="test", redis_url=NOWHERE, namespace=namespace, cache_enabled=enabled)
-    store = MemoryReadStore(namespace)
     user = str(uuid.uuid4())
-    await store.collection("users").insert_one(
-        {"_id": user, "id": user, "username": "ada", "version": 1, "_rev": 1}
-    )
+    await store.create([USERS])
+    document = {"id": user, "username": "ada", "version": 1, REV: 1}
+    await store.commit(Changes(puts={USERS: {user: document}}))
     return await open_read_side(settings, store, LocalCheckpoints()), user
 
 
 @pytest.fixture
-async def disabled() -> AsyncIterator[tuple[ReadSide, str]]:
-    read_side, user = await _read_side(enabled=False)
+async def disabled(read_store: PostgresReadStore) -> AsyncIterator[tuple[ReadSide, str]]:
+    read_side, user = await _read_side(read_store, enabled=False)
     yield read_side, user
     await read_side.cache.close()
 
@@ -77,9 +78,9 @@ async def test_projector_writes_are_skipped(disabled: tuple[ReadSide, str]) -> N
     assert read_side.cache.breaker.consecutive_failures == 0
 
 
-async def test_an_enabled_cache_does_try_redis() -> None:
+async def test_an_enabled_cache_does_try_redis(read_store: PostgresReadStore) -> None:
     """The control: the same query with the cache on reaches for the dead Redis."""
-    read_side, user = await _read_side(enabled=True)
+    read_side, user = await _read_side(read_store, enabled=True)
     try:
         assert (await _get_user(read_side, user)).status_code == 200
         assert read_side.cache.breaker.consecutive_failures > 0

@@ -13,6 +13,7 @@ from common.settings import Settings
 from tests.conftest import System
 from tests.support.broker import bound_queue, delete, drain
 from tests.support.http import API, after
+from tests.support.stores import every_document
 from write_side.bootstrap import WriteSide
 from write_side.broker import exchange_name
 
@@ -105,11 +106,7 @@ async def test_secrets_stay_in_the_event_store(
     logs = capfd.readouterr()
     messages = [m.body.decode() for m in await drain(settings.rabbitmq_url, queue)]
     await delete(settings.rabbitmq_url, queues=(queue,))
-    documents = [
-        str(doc)
-        for name in await system.store.collection_names()
-        for doc in await system.store.collection(name).find({})
-    ]
+    documents = [str(doc) for doc in await every_document(settings.postgres_dsn)]
     redis = Redis.from_url(settings.redis_url)
     values = []
     async for key in redis.scan_iter(match=f"{settings.namespace}:*", count=1000):

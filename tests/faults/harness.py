@@ -119,6 +119,7 @@ class Deployment:
     commands: ServiceProcess
     queries: ServiceProcess
     relay: ServiceProcess
+    projectors: ServiceProcess
     servers: Servers
 
 
@@ -146,15 +147,16 @@ async def deployment(servers: Servers) -> AsyncIterator[Deployment]:
     commands = ServiceProcess(
         "commands", ["serve", "commands", "--port", str(port_c)], env, port=port_c
     )
-    queries = ServiceProcess(
-        "queries", ["serve", "queries", "--with-projectors", "--port", str(port_q)], env,
-        port=port_q,
-    )  # fmt: skip
+    queries = ServiceProcess("queries", ["serve", "queries", "--port", str(port_q)], env,
+                             port=port_q)  # fmt: skip
     relay = ServiceProcess("relay", ["relay"], env)
+    projectors = ServiceProcess("projectors", ["project"], env)
     tokens = TokenCodec(secret, lifetime=timedelta(hours=1))
     try:
-        with running(commands, relay, queries):
-            yield Deployment(settings, tokens, write_side, commands, queries, relay, servers)
+        with running(commands, relay, projectors, queries):
+            yield Deployment(
+                settings, tokens, write_side, commands, queries, relay, projectors, servers
+            )
     finally:
         write_side.close()
 
@@ -198,7 +200,7 @@ async def run_scenario(
         async with httpx.AsyncClient(base_url=d.queries.url, headers=headers, timeout=30) as live:
             await verify(d.settings, d.write_side, d.tokens, live, load, row, queries_may)
         if row.mismatches or row.unclean:  # what the processes said, to tell why
-            for service in (d.relay, d.queries, d.commands):
+            for service in (d.relay, d.projectors, d.queries, d.commands):
                 row.notes.append(f"{service.name} log tail:\n{service.tail(12)}")
     return row
 

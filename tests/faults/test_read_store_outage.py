@@ -21,8 +21,8 @@ from common.settings import Settings
 from common.tokens import TokenCodec
 from projections.catalog import NAMES
 from read_side.api.app import create_query_app
-from read_side.memory import MemoryReadStore
 from read_side.positions import LocalCheckpoints
+from read_side.postgres import PostgresReadStore
 from tests.faults.harness import ROWS, Row, Servers, admin, jwt_secret, passed, scale, verify
 from tests.projections.snapshots import fresh, snapshot
 from tests.support.faults import FaultyStore
@@ -49,7 +49,7 @@ async def test_read_store_raises_for_five_seconds(servers: Servers) -> None:
     )
     tokens = TokenCodec.from_settings(settings)
     write_side = await asyncio.to_thread(bootstrap, settings)
-    inner = MemoryReadStore(settings.namespace)
+    inner = await PostgresReadStore.connect(settings.postgres_dsn)
     store = FaultyStore(inner, delay=0.05)
     checkpoints = LocalCheckpoints()
     read_side = await open_read_side(settings, store, checkpoints)
@@ -86,7 +86,8 @@ async def test_read_store_raises_for_five_seconds(servers: Servers) -> None:
                     queries_may={Result.UNAVAILABLE},
                 )  # fmt: skip
             for name in NAMES:  # and document by document, tracking included
-                mine, theirs = await snapshot(inner, name), await fresh(write_side, name)
+                mine = await snapshot(inner, write_side, name)
+                theirs = await fresh(write_side, name)
                 row.documents += sum(len(docs) for docs in theirs.values())
                 for collection in theirs.keys() | mine.keys():
                     if mine.get(collection) != theirs.get(collection):
@@ -94,6 +95,7 @@ async def test_read_store_raises_for_five_seconds(servers: Servers) -> None:
                         row.notes.append(f"store collection {collection} differs from a rebuild")
     finally:
         await read_side.cache.close()
+        await inner.close()
         write_side.close()
     assert store.failed > 0, "the outage was met"
     if not any(o.result is Result.UNAVAILABLE for o in load.queries()):

@@ -18,29 +18,28 @@ import time
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 from redis.asyncio import Redis
 
+from cli.event_source import PublishedLog
 from common.settings import Settings
 from common.tokens import TokenCodec
 from events.catalog import default_registry
 from events.codec import EventCodec
 from events.envelope import Envelope
-from projections.applier import Applier
-from projections.catalog import NAMES, projector_factory
+from projections.catalog import NAMES, applier_factory
 from projections.ports import NoCache
 from projections.replay import replay
 from read_side.api.app import create_query_app
 from read_side.bootstrap import ReadSide
 from read_side.cache import DocumentCache
-from read_side.memory import MemoryReadStore
 from read_side.positions import LocalCheckpoints
 from tests.support.load import MixedLoad, Result
-from write_side.event_log import PublishedLog
+from tests.support.stores import fresh_store
 from write_side.event_store import StoreUnavailable
 from write_side.postgres import PostgresEventStore
 
@@ -140,23 +139,29 @@ async def rebuilt_queries(
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The query API over read models replayed from scratch, in process; its cache
     namespace is new, so every read misses and goes to the fresh store."""
-    fresh = MemoryReadStore(f"fresh_{uuid.uuid4().hex[:8]}")
     source = PublishedLog(store, EventCodec(default_registry()))
     checkpoints = LocalCheckpoints()
-    for name in NAMES:
-        projector = projector_factory(name, NoCache())(0)
-        await projector.setup(fresh)
-        checkpoints.update(name, 0, await replay(Applier(projector, fresh, source)))
-    namespace = f"fresh_{uuid.uuid4().hex[:10]}"
-    cache = await DocumentCache.connect(settings.redis_url, namespace)
-    app = create_query_app(ReadSide(fresh, cache, checkpoints), tokens)
-    try:
+    async with AsyncExitStack() as stack:
+        fresh = await stack.enter_async_context(fresh_store(settings.postgres_dsn, "fresh"))
+        for name in NAMES:
+            applier = applier_factory(name, fresh, source, NoCache())(0)
+            await applier.setup()
+            checkpoints.update(name, 0, await replay(applier))
+        namespace = f"fresh_{uuid.uuid4().hex[:10]}"
+        cache = await DocumentCache.connect(settings.redis_url, namespace)
+        app = create_query_app(ReadSide(fresh, cache, checkpoints), tokens)
+        stack.push_async_callback(_forget, settings, cache, namespace)
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://fresh", headers=headers
         ) as client:
             yield client
-    finally:
+
+
+async def _forget(settings: Settings, cache: DocumentCache, namespace: str) -> None:
+    """Closes the fresh cache and deletes its keys."""
+    try:
         await cache.close()
+    finally:
         redis = Redis.from_url(settings.redis_url)
         keys = [k async for k in redis.scan_iter(match=f"{namespace}:*", count=1000)]
         if keys:

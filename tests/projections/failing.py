@@ -5,9 +5,8 @@ from __future__ import annotations
 import uuid
 
 from events.published import PublishedEvent
-from projections.ports import NoCache
+from projections.session import Session
 from projections.tasks import TasksProjector
-from read_side.store import ReadStore
 
 
 class FailingTasks(TasksProjector):
@@ -16,14 +15,14 @@ class FailingTasks(TasksProjector):
 
     poison: tuple[str, int] | None = None
 
-    def __init__(self) -> None:
-        super().__init__(NoCache())
+    def __init__(self, generation: int = 0) -> None:
+        super().__init__(generation)
         self.applied: list[tuple[str, int]] = []
 
-    async def apply(self, event: PublishedEvent, store: ReadStore) -> None:
+    async def apply(self, event: PublishedEvent, session: Session) -> None:
+        await super().apply(event, session)  # written, then taken back: undone whole
         if (event.stream_id, event.stream_version) == self.poison:
             raise RuntimeError("cannot apply this one")
-        await super().apply(event, store)
         self.applied.append((event.stream_id, event.stream_version))
 
     def versions(self, stream_id: uuid.UUID) -> list[int]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from cli.event_source import PublishedLog
 from events.catalog import default_registry
 from events.codec import EventCodec
 from events.published import PublishedEvent
@@ -21,7 +22,6 @@ from write_side.commands import (
     UpdateTask,
     UpdateUser,
 )
-from write_side.event_log import PublishedLog
 
 
 def make_history(ws: WriteSide) -> list[uuid.UUID]:

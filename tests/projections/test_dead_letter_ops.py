@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from cli.event_source import PublishedLog
 from cli.status import gather_status
 from common.settings import Settings
 from events.catalog import default_registry
@@ -29,15 +30,18 @@ from projections.dead_letters import (
 )
 from projections.runtime import ProjectionRunner, dead_letter_queue_name, queue_name
 from projections.tracking import StreamState
-from read_side.memory import MemoryReadStore
+from read_side.postgres import PostgresReadStore
+from read_side.store import Criteria
+from read_side.tables import TASKS
+from tests.projections.batches import skip_to, stream_state
 from tests.projections.failing import FailingTasks
 from tests.support import broker
 from tests.support.actors import as_admin
+from tests.support.stores import fresh_store
 from tests.write_side.api.given import PASSWORD, unique
 from write_side.bootstrap import WriteSide
 from write_side.broker import AmqpPublisher, exchange_name
 from write_side.commands import CreateTask, RegisterUser, UpdateTask
-from write_side.event_log import PublishedLog
 from write_side.executor import CommandContext, Executed
 from write_side.relay import Relay
 
@@ -51,7 +55,7 @@ class Rig:
     namespace: str
     projector: FailingTasks
     runner: ProjectionRunner
-    store: MemoryReadStore
+    store: PostgresReadStore
     running: list[asyncio.Task[None]] = field(default_factory=list)
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     owner: uuid.UUID = field(default_factory=uuid.uuid4)
@@ -81,7 +85,7 @@ class Rig:
         raise AssertionError(f"projector stuck at {self.runner.position}, expected {position}")
 
     async def task(self, task_id: uuid.UUID) -> dict[str, object]:
-        doc = await self.store.collection("tasks").find_one({"_id": str(task_id)})
+        doc = await self.store.get(TASKS, str(task_id))
         assert doc is not None
         return doc
 
@@ -89,20 +93,32 @@ class Rig:
 @asynccontextmanager
 async def running_rig(settings: Settings, write_side: WriteSide) -> AsyncIterator[Rig]:
     """A namespace of its own: a real relay and a tasks projector that can be made to fail."""
+    async with (
+        fresh_store(settings.postgres_dsn, "ops") as store,
+        _started(settings, write_side, store) as made,
+    ):
+        yield made
+
+
+@asynccontextmanager
+async def _started(
+    settings: Settings, write_side: WriteSide, store: PostgresReadStore
+) -> AsyncIterator[Rig]:
     namespace = f"{settings.namespace}_ops_{uuid.uuid4().hex[:6]}"
     codec = EventCodec(default_registry())
-    store = MemoryReadStore(namespace)
     projector = FailingTasks()
     source = PublishedLog(write_side.store, codec)
     head = write_side.store.head()
-    await Applier(projector, store, source).tracking.save_checkpoint(head)
+    applier = Applier(projector, store, source)
+    await applier.setup()
+    await skip_to(applier, head)
     relay = Relay(
         write_side.store, codec, AmqpPublisher(settings.rabbitmq_url, namespace),
         dsn=settings.postgres_dsn, name=f"relay-{namespace}",
     )  # fmt: skip
     write_side.store.set_position(relay.name, head)
     runner = ProjectionRunner(
-        "tasks", lambda generation: projector, store, source,
+        "tasks", lambda generation: applier, store,
         amqp_url=settings.rabbitmq_url, namespace=namespace,
     )  # fmt: skip
     made = Rig(settings, write_side, namespace, projector, runner, store)
@@ -117,7 +133,6 @@ async def running_rig(settings: Settings, write_side: WriteSide) -> AsyncIterato
         yield made
     finally:
         await made.halt()
-        await store.close()
         await broker.delete(
             settings.rabbitmq_url,
             queues=(queue_name(namespace, "tasks"), dead_letter_queue_name(namespace, "tasks")),
@@ -150,7 +165,7 @@ async def test_retry_applies_the_dead_letter_then_what_waited_in_order(rig: Rig)
     assert letter.position is not None
     assert await list_dead_letters(url, ns, "tasks") == letters, "listing removes nothing"
     assert (await rig.task(b))["title"] == "b2"
-    assert await rig.applier.tracking.state(str(a)) == StreamState(1, blocked_at=2)
+    assert await stream_state(rig.applier, str(a)) == StreamState(1, blocked_at=2)
     assert await count_dead_letters(url, ns, ["tasks", "users"]) == {"tasks": 1, "users": 0}
     status = await gather_status(rig.scoped_settings, ws, rig.store)
     [tasks] = [p for p in status.projectors if p.name == "tasks"]
@@ -158,7 +173,7 @@ async def test_retry_applies_the_dead_letter_then_what_waited_in_order(rig: Rig)
 
     [again] = await retry(url, ns, "tasks", rig.applier, {letter.message_id})
     assert again.error == POISON_ERROR, "still broken: reported, blocked, kept"
-    assert await rig.applier.tracking.state(str(a)) == StreamState(1, blocked_at=2)
+    assert await stream_state(rig.applier, str(a)) == StreamState(1, blocked_at=2)
     assert await list_dead_letters(url, ns, "tasks") == letters
 
     rig.projector.poison = None
@@ -168,8 +183,8 @@ async def test_retry_applies_the_dead_letter_then_what_waited_in_order(rig: Rig)
     doc = await rig.task(a)
     assert (doc["title"], doc["version"]) == ("v4", 4)
     assert rig.projector.versions(a) == [1, 2, 3, 4]
-    assert await rig.applier.tracking.state(str(a)) == StreamState(4, blocked_at=None)
-    assert await rig.applier.tracking.blocked_count() == 0
+    assert await stream_state(rig.applier, str(a)) == StreamState(4, blocked_at=None)
+    assert await rig.applier.tracking.blocked_count(rig.store) == 0
     assert await list_dead_letters(url, ns, "tasks") == []
     assert await count_dead_letters(url, ns, ["tasks"]) == {"tasks": 0}
 
@@ -192,8 +207,8 @@ async def test_discard_records_why_and_the_stream_goes_on_without_it(rig: Rig) -
         await discard(url, ns, "tasks", rig.applier, letter.message_id,
                       store=rig.store, reason="first try", discarded_by="tester")  # fmt: skip
     # version 2 is skipped; version 3, the one that failed, holds the stream back
-    assert await rig.applier.tracking.state(str(a)) == StreamState(2, blocked_at=3)
-    assert await rig.store.collection(DISCARDS).count({}) == 1, "version 2 was skipped"
+    assert await stream_state(rig.applier, str(a)) == StreamState(2, blocked_at=3)
+    assert await rig.store.count(DISCARDS, Criteria()) == 1, "version 2 was skipped"
     assert await list_dead_letters(url, ns, "tasks") == [letter], "the stream still waits"
 
     rig.projector.poison = None
@@ -203,7 +218,7 @@ async def test_discard_records_why_and_the_stream_goes_on_without_it(rig: Rig) -
     )  # fmt: skip
 
     assert discarded == letter
-    record = await rig.store.collection(DISCARDS).find_one({"_id": f"tasks:{letter.message_id}"})
+    record = await rig.store.get(DISCARDS, f"tasks:{letter.message_id}")
     assert record is not None
     assert record["reason"] == "bad status data, fixed by hand"
     assert (record["discarded_by"], record["projector"]) == ("tester", "tasks")
@@ -216,5 +231,5 @@ async def test_discard_records_why_and_the_stream_goes_on_without_it(rig: Rig) -
     assert doc["status"] == "todo", "the discarded change is absent"
     assert (doc["title"], doc["description"], doc["version"]) == ("later", "latest", 4)
     assert rig.projector.versions(a) == [1, 3, 4]
-    assert await rig.applier.tracking.state(str(a)) == StreamState(4, blocked_at=None)
+    assert await stream_state(rig.applier, str(a)) == StreamState(4, blocked_at=None)
     assert await list_dead_letters(url, ns, "tasks") == []

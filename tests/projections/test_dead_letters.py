@@ -9,12 +9,15 @@ from dataclasses import dataclass
 
 import pytest
 
+from cli.event_source import PublishedLog
 from common.settings import Settings
 from events.catalog import default_registry
 from events.codec import EventCodec
 from projections.applier import Applier
 from projections.runtime import ProjectionRunner, dead_letter_queue_name, queue_name
-from read_side.memory import MemoryReadStore
+from read_side.postgres import PostgresReadStore
+from read_side.tables import TASKS
+from tests.projections.batches import skip_to, stream_state
 from tests.projections.failing import FailingTasks
 from tests.support import broker
 from tests.support.actors import as_admin
@@ -22,7 +25,6 @@ from tests.write_side.api.given import PASSWORD, unique
 from write_side.bootstrap import WriteSide
 from write_side.broker import AmqpPublisher, exchange_name
 from write_side.commands import CreateTask, RegisterUser, UpdateTask
-from write_side.event_log import PublishedLog
 from write_side.relay import Relay
 
 
@@ -30,27 +32,30 @@ from write_side.relay import Relay
 class Rig:
     projector: FailingTasks
     runner: ProjectionRunner
-    store: MemoryReadStore
+    store: PostgresReadStore
     dead_letters: str
 
 
 @pytest.fixture
-async def rig(settings: Settings, write_side: WriteSide) -> AsyncIterator[Rig]:
+async def rig(
+    settings: Settings, write_side: WriteSide, read_store: PostgresReadStore
+) -> AsyncIterator[Rig]:
     namespace = f"{settings.namespace}_dlq_{uuid.uuid4().hex[:6]}"
     codec = EventCodec(default_registry())
-    store = MemoryReadStore(namespace)
+    store = read_store
     projector = FailingTasks()
     source = PublishedLog(write_side.store, codec)
     head = write_side.store.head()
-    # this rig only cares about what comes next
-    await Applier(projector, store, source).tracking.save_checkpoint(head)
+    applier = Applier(projector, store, source)
+    await applier.setup()
+    await skip_to(applier, head)  # this rig only cares about what comes next
     relay = Relay(
         write_side.store, codec, AmqpPublisher(settings.rabbitmq_url, namespace),
         dsn=settings.postgres_dsn, name=f"relay-{namespace}",
     )  # fmt: skip
     write_side.store.set_position(relay.name, head)
     runner = ProjectionRunner(
-        "tasks", lambda generation: projector, store, source,
+        "tasks", lambda generation: applier, store,
         amqp_url=settings.rabbitmq_url, namespace=namespace,
     )  # fmt: skip
     stop = asyncio.Event()
@@ -93,9 +98,8 @@ async def test_a_dead_letter_holds_back_its_stream_only_until_resolved(
 
     await caught_up(rig.runner, last.position)
 
-    tasks = rig.store.collection("tasks")
-    assert (await tasks.find_one({"_id": str(good)}))["title"] == "unaffected"  # type: ignore[index]
-    held = await tasks.find_one({"_id": str(bad)})
+    assert (await rig.store.get(TASKS, str(good)) or {})["title"] == "unaffected"
+    held = await rig.store.get(TASKS, str(bad))
     assert held is not None
     assert (held["title"], held["version"]) == ("original", 1), "later events waited"
     [dead] = await broker.drain(settings.rabbitmq_url, rig.dead_letters)
@@ -105,24 +109,28 @@ async def test_a_dead_letter_holds_back_its_stream_only_until_resolved(
     assert dead.headers["x-routing-key"] == "task.details_changed"
 
     rig.projector.poison = None  # the cause is fixed; resolve the dead letter
-    assert await rig.runner.applier.resume(str(bad)) == 2
+    session = rig.runner.applier.session()
+    assert await rig.runner.applier.resume(session, str(bad)) == 2
+    await rig.runner.applier.commit(session, rig.runner.position, rig.runner.revision)
 
-    resolved = await tasks.find_one({"_id": str(bad)})
+    resolved = await rig.store.get(TASKS, str(bad))
     assert resolved is not None
     assert (resolved["title"], resolved["version"]) == ("after the poison", 3)
 
 
 async def test_a_poison_event_met_while_catching_up_is_dead_lettered_too(
-    settings: Settings, write_side: WriteSide
+    settings: Settings, write_side: WriteSide, read_store: PostgresReadStore
 ) -> None:
     """The runner replays the event store on connecting; a poison event found there must
     not stop it."""
     namespace = f"{settings.namespace}_replay_{uuid.uuid4().hex[:6]}"
     codec = EventCodec(default_registry())
     source = PublishedLog(write_side.store, codec)
-    store = MemoryReadStore(namespace)
+    store = read_store
     projector = FailingTasks()
-    await Applier(projector, store, source).tracking.save_checkpoint(write_side.store.head())
+    applier = Applier(projector, store, source)
+    await applier.setup()
+    await skip_to(applier, write_side.store.head())
     ctx, owner, name = as_admin(), uuid.uuid4(), unique()
     write_side.users.register(RegisterUser(owner, f"{name}@example.com", name, PASSWORD), ctx)
     bad, good = uuid.uuid4(), uuid.uuid4()
@@ -131,7 +139,7 @@ async def test_a_poison_event_met_while_catching_up_is_dead_lettered_too(
     projector.poison = (str(bad), 1)
 
     runner = ProjectionRunner(
-        "tasks", lambda generation: projector, store, source,
+        "tasks", lambda generation: applier, store,
         amqp_url=settings.rabbitmq_url, namespace=namespace,
     )  # fmt: skip
     stop = asyncio.Event()
@@ -139,12 +147,12 @@ async def test_a_poison_event_met_while_catching_up_is_dead_lettered_too(
     try:
         await caught_up(runner, last.position)
         assert not running.done(), "the runner is still running"
-        assert await store.collection("tasks").find_one({"_id": str(good)}) is not None
+        assert await store.get(TASKS, str(good)) is not None
         [dead] = await broker.drain(
             settings.rabbitmq_url, dead_letter_queue_name(namespace, "tasks")
         )
         assert (dead.headers["stream_id"], dead.headers["stream_version"]) == (str(bad), 1)
-        assert (await Applier(projector, store, source).tracking.state(str(bad))).blocked_at == 1
+        assert (await stream_state(applier, str(bad))).blocked_at == 1
     finally:
         stop.set()
         await asyncio.wait_for(running, 15)

@@ -13,30 +13,29 @@ import pytest
 from psycopg.conninfo import make_conninfo
 from psycopg.sql import SQL, Identifier
 
+from cli.event_source import PublishedLog
 from common.settings import Settings
 from events.catalog import default_registry
 from events.codec import EventCodec
-from projections.catalog import NAMES, projector_factory
+from projections.catalog import NAMES, applier_factory
 from projections.ports import NoCache
 from projections.rebuild import Rebuild, compare
-from read_side.generations import Generations, GenerationState, physical
-from read_side.memory import MemoryReadStore
+from read_side.generations import Generations, at
+from read_side.postgres import PostgresReadStore
+from read_side.store import REV, Changes
+from read_side.tables import TASKS
 from tests.conftest import BASE_DSN, System
 from tests.projections.snapshots import fresh, snapshot
+from tests.support.stores import fresh_store
 from tests.write_side.api.given import new_user_body
 from write_side.bootstrap import WriteSide, bootstrap
-from write_side.event_log import PublishedLog
 from write_side.postgres import advisory_lock
 
 
 def rebuild_of(system: System, ws: WriteSide, name: str, **options: Any) -> Rebuild:
     source = PublishedLog(ws.store, EventCodec(default_registry()))
     return Rebuild(
-        name,
-        projector_factory(name, system.cache),
-        system.store,
-        source,
-        **options,
+        name, applier_factory(name, system.store, source, system.cache), system.store, **options
     )
 
 
@@ -89,7 +88,7 @@ async def test_rebuild_while_writing_and_reading(system: System, write_side: Wri
     assert len(known) > writes_during > 5, "the writer kept writing throughout"
     assert failures == [], "no query failed or missed a user that exists"
     await caught_up(system, write_side)
-    assert await snapshot(system.store, "users") == await fresh(write_side, "users")
+    assert await snapshot(system.store, write_side, "users") == await fresh(write_side, "users")
 
 
 async def test_an_interrupted_rebuild_leaves_the_live_generation_untouched(
@@ -112,7 +111,7 @@ async def test_an_interrupted_rebuild_leaves_the_live_generation_untouched(
     report = await rebuild_of(system, write_side, "tasks", grace_seconds=0.1).run()
     assert (report.old_generation, report.new_generation) == (before.current, before.current + 1)
     await caught_up(system, write_side)
-    assert await snapshot(system.store, "tasks") == await fresh(write_side, "tasks")
+    assert await snapshot(system.store, write_side, "tasks") == await fresh(write_side, "tasks")
 
 
 async def test_only_one_rebuild_of_a_projection_runs_at_a_time(
@@ -142,31 +141,35 @@ async def test_rebuilding_an_empty_store(settings: Settings) -> None:
         settings.model_copy(update={"postgres_dsn": make_conninfo(BASE_DSN, dbname=name)})
     )
     try:
-        store = MemoryReadStore("empty")
-        source = PublishedLog(ws.store, EventCodec(default_registry()))
-        report = await Rebuild(
-            "users", projector_factory("users", NoCache()), store, source,
-            switch_timeout=0, grace_seconds=0,
-        ).run()  # fmt: skip
+        async with fresh_store(ws.settings.postgres_dsn, "empty") as store:
+            source = PublishedLog(ws.store, EventCodec(default_registry()))
+            report = await Rebuild(
+                "users", applier_factory("users", store, source, NoCache()), store,
+                switch_timeout=0, grace_seconds=0,
+            ).run()  # fmt: skip
+            state = await Generations(store).state("users")
     finally:
         ws.close()
         with psycopg.connect(BASE_DSN, autocommit=True) as conn:
             conn.execute(SQL("DROP DATABASE {} WITH (FORCE)").format(Identifier(name)))
 
     assert (report.events, report.switched, report.parity.equal) == (0, True, True)
-    assert await Generations(store).state("users") == GenerationState(current=1)
+    assert (state.current, state.next) == (1, None)
 
 
-async def test_parity_names_a_sampled_document_that_differs_and_ignores_revisions() -> None:
-    store = MemoryReadStore("parity")
-    old, new = store.collection(physical("tasks", 0)), store.collection(physical("tasks", 1))
-    await old.insert_many([{"_id": f"t{n}", "title": "x", "_rev": 1} for n in range(5)])
-    await new.insert_many([{"_id": f"t{n}", "title": "x", "_rev": 7} for n in range(5)])
+async def test_parity_names_a_sampled_document_that_differs_and_ignores_revisions(
+    read_store: PostgresReadStore,
+) -> None:
+    old, new = at(TASKS, 0), at(TASKS, 1)
+    await read_store.create([old, new])
+    for table, revision in ((old, 1), (new, 7)):
+        documents = {f"t{n}": {"title": "x", REV: revision} for n in range(5)}
+        await read_store.commit(Changes(puts={table: documents}))
 
-    assert (await compare(store, ("tasks",), 0, 1, sample=5)).equal, "_rev is not content"
+    assert (await compare(read_store, [old], [new], sample=5)).equal, "_rev is not content"
 
-    await new.update_one({"_id": "t3"}, {"$set": {"title": "y"}})
-    parity = await compare(store, ("tasks",), 0, 1, sample=5)
+    await read_store.commit(Changes(puts={new: {"t3": {"title": "y", REV: 8}}}))
+    parity = await compare(read_store, [old], [new], sample=5)
     assert not parity.equal
     assert parity.differences == ["tasks/t3: title differ"]
     assert parity.counts == {"tasks": (5, 5)}

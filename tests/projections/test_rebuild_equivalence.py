@@ -84,7 +84,7 @@ async def test_a_rebuild_reproduces_what_live_processing_built(
 ) -> None:
     await run(system.api, users, script)
     await caught_up(system, write_side)
-    live = {name: await snapshot(system.store, name) for name in NAMES}
+    live = {name: await snapshot(system.store, write_side, name) for name in NAMES}
     generations = {name: await Generations(system.store).current(name) for name in NAMES}
 
     for name in NAMES:
@@ -93,4 +93,4 @@ async def test_a_rebuild_reproduces_what_live_processing_built(
 
     for name in NAMES:
         assert await Generations(system.store).current(name) == generations[name] + 1
-        assert await snapshot(system.store, name) == live[name], name
+        assert await snapshot(system.store, write_side, name) == live[name], name

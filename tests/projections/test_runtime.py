@@ -5,19 +5,20 @@ from __future__ import annotations
 import asyncio
 import uuid
 
+from cli.event_source import PublishedLog
 from common.settings import Settings
 from events.catalog import default_registry
 from events.codec import EventCodec
 from projections.applier import Applier
 from projections.runtime import ProjectionRunner, dead_letter_queue_name, queue_name
-from read_side.memory import MemoryReadStore
+from read_side.postgres import PostgresReadStore
+from tests.projections.batches import skip_to
 from tests.projections.failing import FailingTasks
 from tests.support import broker
 from tests.support.actors import as_admin
 from tests.write_side.api.given import PASSWORD, unique
 from write_side.bootstrap import WriteSide
 from write_side.commands import CreateTask, RegisterUser
-from write_side.event_log import PublishedLog
 
 
 async def eventually(condition: object, within: float) -> bool:
@@ -29,7 +30,7 @@ async def eventually(condition: object, within: float) -> bool:
 
 
 async def test_a_consumer_the_broker_cancels_reconnects_and_catches_up(
-    settings: Settings, write_side: WriteSide
+    settings: Settings, write_side: WriteSide, read_store: PostgresReadStore
 ) -> None:
     """Deleting the queue cancels the runner's consumer but leaves its connection up;
     the runner must notice, declare its queue again and catch up from the event store,
@@ -37,11 +38,12 @@ async def test_a_consumer_the_broker_cancels_reconnects_and_catches_up(
     namespace = f"{settings.namespace}_cancel_{uuid.uuid4().hex[:6]}"
     queue = queue_name(namespace, "tasks")
     source = PublishedLog(write_side.store, EventCodec(default_registry()))
-    store = MemoryReadStore(namespace)
-    projector = FailingTasks()
-    await Applier(projector, store, source).tracking.save_checkpoint(write_side.store.head())
+    store = read_store
+    applier = Applier(FailingTasks(), store, source)
+    await applier.setup()
+    await skip_to(applier, write_side.store.head())
     runner = ProjectionRunner(
-        "tasks", lambda generation: projector, store, source,
+        "tasks", lambda generation: applier, store,
         amqp_url=settings.rabbitmq_url, namespace=namespace,
     )  # fmt: skip
     stop = asyncio.Event()

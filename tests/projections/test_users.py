@@ -1,6 +1,5 @@
-"""A user's task counts are changed per batch, yet count every task event exactly once:
-across redelivery and a crash between a batch's changes and its flush; and a batch
-never reads all of an owner's tasks."""
+"""A user's task counts count every task event exactly once, in whatever batches the
+events come: across redelivery, a crash before a commit, and tasks seen before their owner."""
 
 from __future__ import annotations
 
@@ -8,12 +7,11 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-import pytest
-
 from events.published import PublishedEvent
-from projections.ports import NoCache
-from projections.users import TASK_INDEX, USERS, UsersProjector
-from read_side.memory import MemoryReadStore
+from projections.applier import Applier
+from read_side.postgres import PostgresReadStore
+from read_side.tables import USERS
+from tests.projections.batches import applier_of, committed, crashed
 
 USER = str(uuid.uuid4())
 TASKS = [str(uuid.uuid4()) for _ in range(3)]
@@ -38,124 +36,57 @@ SECOND = [
 EXPECTED = {"todo": 0, "in_progress": 1, "done": 1, "cancelled": 0, "total": 2}
 
 
-async def applied(projector: UsersProjector, store: Any, *events: PublishedEvent) -> None:
-    for each in events:
-        await projector.apply(each, store)
-
-
-async def user(store: MemoryReadStore) -> dict[str, Any]:
-    doc = await store.collection(USERS).find_one({"_id": USER})
+async def counts(applier: Applier) -> dict[str, int]:
+    doc = await applier.store.get(USERS, USER)
     assert doc is not None
-    return doc
+    counted: dict[str, int] = doc["task_counts"]
+    return counted
 
 
-@pytest.fixture
-async def store() -> MemoryReadStore:
-    store = MemoryReadStore(f"users_{uuid.uuid4().hex[:8]}")
-    await UsersProjector(NoCache()).setup(store)
-    return store
+async def test_batches_count_each_change_once(read_store: PostgresReadStore) -> None:
+    users = await applier_of("users", read_store)
+    await committed(users, REGISTERED, *FIRST)
+    await committed(users, *SECOND)
+
+    assert await counts(users) == EXPECTED
 
 
-async def test_batches_add_up_to_what_a_recount_gives(store: MemoryReadStore) -> None:
-    projector = UsersProjector(NoCache())
-    for batch in ([REGISTERED, *FIRST], SECOND):
-        await applied(projector, store, *batch)
-        await projector.flush(store)
-
-    assert (await user(store))["task_counts"] == EXPECTED
-    assert "_stale" not in await user(store)
-
-
-async def test_tasks_seen_before_their_owner_are_counted_once(store: MemoryReadStore) -> None:
-    projector = UsersProjector(NoCache())
-    await applied(projector, store, *FIRST, REGISTERED, *SECOND)
-    await projector.flush(store)
-
-    assert (await user(store))["task_counts"] == EXPECTED
-
-
-async def test_a_redelivered_batch_counts_nothing_twice(store: MemoryReadStore) -> None:
-    projector = UsersProjector(NoCache())
-    await applied(projector, store, REGISTERED, *FIRST)
-    await projector.flush(store)
-    for _ in range(2):
-        await applied(projector, store, *FIRST, *SECOND)
-        await projector.flush(store)
-
-    assert (await user(store))["task_counts"] == EXPECTED
-
-
-async def test_a_crash_before_the_flush_is_recounted_by_the_next_process(
-    store: MemoryReadStore,
+async def test_tasks_seen_before_their_owner_are_counted_once(
+    read_store: PostgresReadStore,
 ) -> None:
-    projector = UsersProjector(NoCache())
-    await applied(projector, store, REGISTERED, *FIRST)
-    await projector.flush(store)
-    await applied(UsersProjector(NoCache()), store, *SECOND)  # applied, never flushed
-    assert (await user(store))["_stale"] is True
+    users = await applier_of("users", read_store)
+    await committed(users, *FIRST)
+    await committed(users, REGISTERED, *SECOND)
 
-    restarted = UsersProjector(NoCache())
-    await restarted.setup(store)
-    await applied(restarted, store, *SECOND)  # the unacknowledged batch comes again
-    await restarted.flush(store)
-
-    assert (await user(store))["task_counts"] == EXPECTED
-    assert "_stale" not in await user(store)
+    assert await counts(users) == EXPECTED
 
 
-class CountingFinds:
-    """The read store, counting finds of many documents in the projector's task index."""
-
-    def __init__(self, inner: MemoryReadStore) -> None:
-        self.inner = inner
-        self.finds = 0
-
-    def collection(self, name: str) -> Any:
-        collection = self.inner.collection(name)
-        return _Counted(collection, self) if name == TASK_INDEX else collection
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
-
-
-class _Counted:
-    def __init__(self, inner: Any, store: CountingFinds) -> None:
-        self.inner, self.store = inner, store
-
-    async def find(self, *args: Any, **kwargs: Any) -> Any:
-        self.store.finds += 1
-        return await self.inner.find(*args, **kwargs)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
-
-
-async def test_a_batch_of_an_existing_owner_reads_none_of_their_other_tasks(
-    store: MemoryReadStore,
+async def test_tasks_and_owner_in_one_batch_are_counted_once(
+    read_store: PostgresReadStore,
 ) -> None:
-    projector = UsersProjector(NoCache())
-    await applied(projector, store, REGISTERED, *FIRST)
-    await projector.flush(store)
-    counting = CountingFinds(store)
+    users = await applier_of("users", read_store)
+    await committed(users, *FIRST, REGISTERED, *SECOND)
 
-    await applied(projector, counting, *SECOND)
-    await projector.flush(counting)
-
-    assert counting.finds == 0
-    assert (await user(store))["task_counts"] == EXPECTED
+    assert await counts(users) == EXPECTED
 
 
-async def test_a_registration_applied_again_keeps_the_batchs_changes(
-    store: MemoryReadStore,
+async def test_redelivered_and_crashed_batches_count_nothing_twice(
+    read_store: PostgresReadStore,
 ) -> None:
-    """Redelivered after a crash, out of order: its document is there already, so the
-    counts it would have taken from the index are not taken, and the batch's stay."""
-    projector = UsersProjector(NoCache())
-    await applied(projector, store, REGISTERED)
-    await projector.flush(store)
+    users = await applier_of("users", read_store)
+    await committed(users, REGISTERED, *FIRST)
+    await crashed(users, *SECOND)
+    for _ in range(2):  # the unacknowledged batch comes again, then its ack is lost
+        await committed(users, *FIRST, *SECOND)
 
-    await applied(projector, store, *FIRST, REGISTERED, *SECOND)
-    await projector.flush(store)
+    assert await counts(users) == EXPECTED
 
-    assert (await user(store))["task_counts"] == EXPECTED
-    assert "_stale" not in await user(store)
+
+async def test_a_registration_applied_again_keeps_the_counts(
+    read_store: PostgresReadStore,
+) -> None:
+    users = await applier_of("users", read_store)
+    await committed(users, REGISTERED)
+    await committed(users, *FIRST, REGISTERED, *SECOND)
+
+    assert await counts(users) == EXPECTED

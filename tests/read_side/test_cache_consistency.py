@@ -6,8 +6,9 @@ import asyncio
 
 import orjson
 
-from read_side.generations import Generations
-from read_side.store import public_view
+from read_side.generations import Generations, at
+from read_side.store import REV, public_view
+from read_side.tables import USERS
 from tests.conftest import System
 from tests.write_side.api.given import new_user_body
 
@@ -29,13 +30,13 @@ async def test_the_cache_is_never_older_than_the_read_store(system: System) -> N
     positions = [int(r.headers["x-event-position"]) for r in applied]
 
     read = await api.get(f"/api/v1/users/{uid}", headers={"X-Min-Position": str(max(positions))})
-    users = await Generations(system.store).view("users")
-    doc = await users.collection("users").find_one({"_id": uid})
+    generation = await Generations(system.store).current("users")
+    doc = await system.store.get(at(USERS, generation), uid)
     hit = await system.cached("user", uid)
 
     assert doc is not None
     assert hit is not None
-    assert hit.version == doc["_rev"]
+    assert hit.version == doc[REV]
     assert hit.body == orjson.dumps(public_view(doc))
     assert read.content == hit.body
     assert read.json()["version"] == 1 + sum(

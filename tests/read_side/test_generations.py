@@ -7,17 +7,17 @@ import asyncio
 
 import pytest
 
-from read_side.generations import CurrentGenerations, Generations, physical
-from read_side.memory import MemoryReadStore
+from read_side.generations import CurrentGenerations, Generations, at, checkpoint_table
 from read_side.positions import StoreCheckpoints
-from read_side.store import StoreUnavailable
+from read_side.postgres import PostgresReadStore
+from read_side.store import REV, Changes, StoreUnavailable
 from tests.support.clock import Clock
 from tests.support.faults import FaultyStore
 
 
 @pytest.fixture
-def store() -> FaultyStore:
-    return FaultyStore(MemoryReadStore("generations"), delay=0)
+def store(read_store: PostgresReadStore) -> FaultyStore:
+    return FaultyStore(read_store, delay=0)
 
 
 async def test_the_store_is_read_once_per_ttl(store: FaultyStore) -> None:
@@ -80,9 +80,12 @@ async def test_waiting_for_a_position_past_a_switch_ends_on_the_new_generation(
     """The old generation's checkpoint stops at the switch; a query that waits for a
     later position can only get it once it resolves the new generation, so the document
     it then reads is never older than the position it waited for."""
-    checkpoint = "users__checkpoint"
-    await store.collection(physical(checkpoint, 0)).insert_one({"_id": "users", "position": 10})
-    await store.collection(physical(checkpoint, 1)).insert_one({"_id": "users", "position": 20})
+    checkpoint = checkpoint_table("users")
+    for generation, position in ((0, 10), (1, 20)):
+        await store.create([at(checkpoint, generation)])
+        await store.commit(
+            Changes(puts={at(checkpoint, generation): {"users": {"position": position, REV: 1}}})
+        )
     current = CurrentGenerations(store, ttl=0.05)
     checkpoints = StoreCheckpoints(store, poll_seconds=0.01, generations=current)
     assert await checkpoints.position("users") == 10
@@ -92,3 +95,14 @@ async def test_waiting_for_a_position_past_a_switch_ends_on_the_new_generation(
 
     assert reached == 20
     assert await current.current("users") == 1
+
+
+async def test_two_switches_from_one_generation_cannot_both_win(store: FaultyStore) -> None:
+    generations = Generations(store)
+    await generations.propose("users", 1)
+
+    won = await asyncio.gather(*(generations.switch("users", 0, n) for n in (1, 2)))
+
+    assert sorted(won) == [False, True]
+    state = await generations.state("users")
+    assert (state.current, state.next) == ((1 if won[0] else 2), None)

@@ -6,28 +6,30 @@ import pytest
 
 from read_side.breaker import BreakerState
 from read_side.guarded_store import GuardedReadStore, store_breaker
-from read_side.memory import MemoryReadStore
-from read_side.store import DuplicateKey, StoreUnavailable
+from read_side.postgres import PostgresReadStore
+from read_side.store import REV, Changes, Conflict, Criteria, StoreUnavailable, Table
 from tests.support.faults import FaultyStore
+
+USERS = Table("users")
 
 
 @pytest.fixture
-def faulty() -> FaultyStore:
-    return FaultyStore(MemoryReadStore("guarded"), delay=0)
+async def faulty(read_store: PostgresReadStore) -> FaultyStore:
+    await read_store.create([USERS])
+    return FaultyStore(read_store, delay=0)
 
 
 async def test_after_five_outages_calls_are_refused_without_reaching_the_store(
     faulty: FaultyStore,
 ) -> None:
     guarded = GuardedReadStore(faulty, store_breaker(5, 30))
-    users = guarded.collection("users")
     faulty.fail_next(5)
     for _ in range(5):
         with pytest.raises(StoreUnavailable, match="injected"):
-            await users.find_one({"_id": "u1"})
+            await guarded.get(USERS, "u1")
 
     with pytest.raises(StoreUnavailable, match="circuit is open"):
-        await users.count({})
+        await guarded.count(USERS, Criteria())
     with pytest.raises(StoreUnavailable, match="circuit is open"):
         await guarded.ping()
 
@@ -35,14 +37,13 @@ async def test_after_five_outages_calls_are_refused_without_reaching_the_store(
     assert guarded.breaker.state is BreakerState.OPEN
 
 
-async def test_a_duplicate_key_is_an_answer_not_an_outage(faulty: FaultyStore) -> None:
+async def test_a_conflict_is_an_answer_not_an_outage(faulty: FaultyStore) -> None:
     guarded = GuardedReadStore(faulty, store_breaker(1, 30))
-    users = guarded.collection("users")
-    await users.create_index([("email", 1)], unique=True)
-    await users.insert_one({"_id": "a", "email": "x"})
+    first = Changes(puts={USERS: {"a": {REV: 1}}}, expect={(USERS, "a"): 0})
+    await guarded.commit(first)
 
-    with pytest.raises(DuplicateKey):
-        await users.insert_one({"_id": "b", "email": "x"})
+    with pytest.raises(Conflict):
+        await guarded.commit(first)
 
     assert guarded.breaker.state is BreakerState.CLOSED
-    assert await users.find({}, projection={"_id": 1}) == [{"_id": "a"}]
+    assert await guarded.get(USERS, "a") == {REV: 1}

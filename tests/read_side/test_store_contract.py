@@ -1,314 +1,353 @@
-"""The read store port's contract: every adapter must pass the same cases.
+"""The read-store port's contract: every adapter must pass the same cases.
 
+PostgreSQL is the tests' server (TASKTRAIL_TEST_POSTGRES_DSN, as in tests/conftest.py),
+each test in a schema of its own.
 MongoDB comes from TASKTRAIL_MONGO_URL or, where Docker runs, a mongo:7 container; with
-neither, its cases are skipped and the in-process store alone answers for the contract.
+neither, its cases are skipped.
 """
 
 from __future__ import annotations
 
 import gc
 import os
-import re
 import subprocess
 import sys
 import warnings
 from collections.abc import AsyncIterator, Iterator
 from contextlib import closing
-from types import MappingProxyType
+from datetime import UTC, datetime
 from typing import Any
 from uuid import uuid4
 
 import docker
+import psycopg
 import pytest
 from docker.errors import DockerException
+from psycopg import sql
 from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
 from testcontainers.community.mongodb import MongoDbContainer
 
-from read_side.memory import MemoryReadStore
-from read_side.mongo import MongoReadStore
-from read_side.store import Document, DuplicateKey, ReadStore, UpdateResult
+from read_side.mongo import JOURNAL, REDO_AFTER, MongoReadStore, journal_entry
+from read_side.postgres import PostgresReadStore
+from read_side.store import (
+    REV,
+    Changes,
+    Conflict,
+    Criteria,
+    Document,
+    Field,
+    ReadStore,
+    Table,
+)
+
+POSTGRES_DSN = os.environ.get(
+    "TASKTRAIL_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+
+PEOPLE = Table(
+    "people",
+    fields=(Field("name"), Field("status"), Field("due"), Field("flag"), Field("age", "integer")),
+    indexes=(("status", "name"), ("age",), ("due",)),
+    search=("name", "email"),
+)
+CHECKPOINTS = Table("checkpoints")
+LOG = Table("log")
+TABLES = (PEOPLE, CHECKPOINTS, LOG)
 
 
-def ids(documents: list[Document]) -> list[Any]:
-    return [document["_id"] for document in documents]
+def person(key: str, **fields: object) -> Document:
+    return {"id": key, **fields}
 
 
-def containing(text: str) -> dict[str, Any]:
-    """How queries search user text: case-insensitive, with the text taken literally."""
-    return {"$regex": re.escape(text), "$options": "i"}
+async def keys_of(store: ReadStore, query: Criteria) -> list[str]:
+    return [document["id"] for document in await store.find(PEOPLE, query)]
+
+
+async def stored(store: ReadStore, *documents: Document) -> None:
+    await store.commit(Changes(puts={PEOPLE: {d["id"]: d for d in documents}}))
 
 
 class StoreContract:
-    """Every case, run once per adapter by the subclasses' ``store`` fixtures."""
+    """Every case, run once per adapter by the subclasses' ``store`` fixtures, which
+    create TABLES first."""
 
-    async def test_insert_one_refuses_a_taken_id_without_error(self, store: ReadStore) -> None:
-        users = store.collection("users")
+    async def test_get_and_get_many_find_present_keys_only(self, store: ReadStore) -> None:
+        ann, bob = person("ann", name="Ann", tags=["a", 1], nested={"x": None}), person("bob")
+        await stored(store, ann, bob)
 
-        assert await users.insert_one({"_id": "u1", "name": "first"}) is True
-        assert await users.insert_one({"_id": "u1", "name": "second"}) is False
+        assert await store.get(PEOPLE, "ann") == ann
+        assert await store.get(PEOPLE, "nobody") is None
+        assert await store.get_many(PEOPLE, {"ann", "bob", "nobody"}) == {"ann": ann, "bob": bob}
+        assert await store.get_many(PEOPLE, ["nobody"]) == {}
+        assert await store.get_many(PEOPLE, []) == {}
 
-        assert await users.find_one({"_id": "u1"}) == {"_id": "u1", "name": "first"}
+    async def test_puts_replace_whole_documents_and_deletes_remove(self, store: ReadStore) -> None:
+        await stored(store, person("ann", name="Ann", email="a@x"), person("bob"), person("cid"))
 
-    async def test_an_id_filter_with_more_conditions_applies_all_of_them(
-        self, store: ReadStore
-    ) -> None:
-        users = store.collection("users")
-        await users.insert_many([{"_id": f"u{i}", "version": i} for i in range(50)])
+        await store.commit(
+            Changes(puts={PEOPLE: {"ann": person("ann", name="Anna")}}, deletes={PEOPLE: {"bob"}})
+        )
 
-        assert await users.find_one({"_id": "u7", "version": 8}) is None
-        assert await users.find_one({"_id": "u7", "version": {"$lt": 8}}) == {
-            "_id": "u7",
-            "version": 7,
+        assert await store.get(PEOPLE, "ann") == person("ann", name="Anna")
+        assert await store.get_many(PEOPLE, ["ann", "bob", "cid"]) == {
+            "ann": person("ann", name="Anna"),
+            "cid": person("cid"),
         }
-        assert await users.find_one({"_id": "nobody"}) is None
-        assert await users.count({"_id": "u7"}) == 1
-        assert await users.count({"_id": {"$in": ["u1", "u2", "nobody"]}}) == 2
-        stale = await users.update_one({"_id": "u7", "version": {"$lt": 7}}, {"$set": {"x": 1}})
-        fresh = await users.update_one({"_id": "u7", "version": {"$lt": 8}}, {"$set": {"x": 1}})
-        assert (stale.matched, fresh.matched, fresh.modified) == (0, 1, 1)
-        assert await users.delete_one({"_id": "u8", "version": 9}) == 0
-        assert await users.delete_one({"_id": "u8"}) == 1
-        assert await users.count({}) == 49
 
-    async def test_lookups_on_an_indexed_field_follow_every_kind_of_write(
+    async def test_inserts_keep_an_existing_document_untouched(self, store: ReadStore) -> None:
+        await store.commit(Changes(inserts={LOG: {"e1": {"n": 1}}}))
+
+        await store.commit(Changes(inserts={LOG: {"e1": {"n": 2}, "e2": {"n": 3}}}))
+
+        assert await store.get_many(LOG, ["e1", "e2"]) == {"e1": {"n": 1}, "e2": {"n": 3}}
+
+    async def test_an_expected_absence_lets_the_batch_write(self, store: ReadStore) -> None:
+        checkpoint = {"position": 5, REV: 1}
+
+        await store.commit(
+            Changes(
+                puts={CHECKPOINTS: {"p": checkpoint}, PEOPLE: {"ann": person("ann")}},
+                expect={(CHECKPOINTS, "p"): 0},
+            )
+        )
+
+        assert await store.get(CHECKPOINTS, "p") == checkpoint
+        assert await store.get(PEOPLE, "ann") == person("ann")
+
+    async def test_an_expected_absence_of_a_present_key_writes_nothing(
         self, store: ReadStore
     ) -> None:
-        tasks = store.collection("tasks")
-        await tasks.create_index([("user_id", 1), ("status", 1)])
-        await tasks.insert_many([{"_id": f"t{i}", "user_id": f"u{i % 3}"} for i in range(9)])
-        await tasks.insert_one({"_id": "t9"})  # without the field: matches None
+        first = {"position": 5, REV: 1}
+        await store.commit(Changes(puts={CHECKPOINTS: {"p": first}}))
+        await stored(store, person("bob"))
 
-        await tasks.update_one({"_id": "t0"}, {"$set": {"user_id": "u1"}})
-        await tasks.update_one(
-            {"user_id": "u2", "_id": {"$in": ["t2"]}}, {"$set": {"user_id": "u9"}}
-        )
-        await tasks.update_one({"_id": "new"}, {"$set": {"user_id": "u0"}}, upsert=True)
-        await tasks.delete_one({"_id": "t3"})
-        await tasks.delete_many({"user_id": "u1", "_id": {"$in": ["t4"]}})
+        with pytest.raises(Conflict):
+            await store.commit(self._batch({"position": 9, REV: 1}, expected=0))
 
-        by_user = {u: sorted(d["_id"] for d in await tasks.find({"user_id": u})) for u in
-                   ("u0", "u1", "u2", "u9", None)}  # fmt: skip
-        assert by_user == {
-            "u0": ["new", "t6"], "u1": ["t0", "t1", "t7"], "u2": ["t5", "t8"], "u9": ["t2"],
-            None: ["t9"],
-        }  # fmt: skip
-        grouped = await tasks.aggregate(
-            [{"$match": {"user_id": "u1"}}, {"$group": {"_id": "$user_id", "n": {"$sum": 1}}}]
-        )
-        assert grouped == [{"_id": "u1", "n": 3}]
+        await self._assert_untouched(store, first)
 
-    async def test_find_one_applies_a_projection(self, store: ReadStore) -> None:
-        users = store.collection("users")
-        await users.insert_one({"_id": "u1", "name": "ann", "email": "a@example.com"})
+    async def test_an_expected_revision_guards_the_whole_batch(self, store: ReadStore) -> None:
+        first = {"position": 5, REV: 2}
+        await store.commit(Changes(puts={CHECKPOINTS: {"p": first}}))
+        await stored(store, person("bob"))
 
-        assert await users.find_one({"_id": "u1"}, {"email": 0}) == {"_id": "u1", "name": "ann"}
-        assert await users.find_one({"_id": "u1"}, MappingProxyType({"name": 0})) == {
-            "_id": "u1",
-            "email": "a@example.com",
-        }
-        assert await users.find_one({"name": "ann"}, {"email": 1, "_id": 0}) == {
-            "email": "a@example.com"
-        }
-        assert await users.find_one({"_id": "nobody"}) is None
+        for stale in (1, 3):
+            with pytest.raises(Conflict):
+                await store.commit(self._batch({"position": 9, REV: stale + 1}, expected=stale))
+        await self._assert_untouched(store, first)
 
-    async def test_find_filters_sorts_skips_and_limits(self, store: ReadStore) -> None:
-        tasks = store.collection("tasks")
-        await tasks.insert_many([{"_id": n, "n": n, "open": n % 2 == 0} for n in range(7)])
-        open_tasks = {"open": True}
+        await store.commit(self._batch({"position": 9, REV: 3}, expected=2))
+        assert await store.get(CHECKPOINTS, "p") == {"position": 9, REV: 3}
+        assert await store.get_many(PEOPLE, ["ann", "bob"]) == {"ann": person("ann")}
+        assert await store.get(LOG, "e1") == {"n": 1}
 
-        page = await tasks.find(open_tasks, sort=[("n", -1)], skip=1, limit=2)
-        everything = await tasks.find(open_tasks, sort=[("n", 1)], limit=0)
-        projected = await tasks.find(open_tasks, sort=[("n", 1)], projection={"_id": 1})
-
-        assert ids(page) == [4, 2]
-        assert ids(everything) == [0, 2, 4, 6]
-        assert projected == [{"_id": 0}, {"_id": 2}, {"_id": 4}, {"_id": 6}]
-        assert await tasks.count(open_tasks) == 4
-        assert await tasks.count({}) == 7
-
-    async def test_an_escaped_regex_matches_case_insensitively_and_literally(
+    async def test_an_expected_revision_of_an_absent_key_is_a_conflict(
         self, store: ReadStore
     ) -> None:
-        tasks = store.collection("tasks")
-        titles = ["Buy MILK", "fix (urgent) bug", "a.*b", "axxb"]
-        await tasks.insert_many([{"_id": n, "title": title} for n, title in enumerate(titles)])
+        with pytest.raises(Conflict):
+            await store.commit(self._batch({"position": 9, REV: 2}, expected=1))
 
-        async def titled(text: str) -> list[Any]:
-            return ids(await tasks.find({"title": containing(text)}, sort=[("_id", 1)]))
+        assert await store.get(CHECKPOINTS, "p") is None
+        assert await store.get(PEOPLE, "ann") is None
 
-        assert await titled("milk") == [0]
-        assert await titled("(URGENT") == [1]
-        assert await titled("a.*b") == [2]
-        assert await titled("") == [0, 1, 2, 3]
-
-    async def test_or_filters_match_either_branch(self, store: ReadStore) -> None:
-        users = store.collection("users")
-        await users.insert_many(
-            [
-                {"_id": 1, "name": "Ann", "email": "x@example.com"},
-                {"_id": 2, "name": "Bob", "email": "ann@example.com"},
-                {"_id": 3, "name": "Cid", "email": "c@example.com"},
-            ]
-        )
-
-        found = await users.find(
-            {"$or": [{"name": containing("ann")}, {"email": containing("ann")}]},
-            sort=[("_id", 1)],
-        )
-
-        assert ids(found) == [1, 2]
-
-    async def test_update_one_sets_increments_and_unsets(self, store: ReadStore) -> None:
-        tasks = store.collection("tasks")
-        await tasks.insert_one({"_id": "t", "title": "a", "comments": 1, "due": "2030-01-01"})
-
-        changed = await tasks.update_one(
-            {"_id": "t"}, {"$set": {"title": "b"}, "$inc": {"comments": 2}, "$unset": {"due": ""}}
-        )
-        missed = await tasks.update_one({"_id": "other"}, {"$set": {"title": "c"}})
-
-        assert changed == UpdateResult(matched=1, modified=1, upserted=False)
-        assert missed == UpdateResult(matched=0, modified=0, upserted=False)
-        assert await tasks.find_one({"_id": "t"}) == {"_id": "t", "title": "b", "comments": 3}
-
-    async def test_a_version_guarded_upsert_inserts_then_updates_older_documents(
-        self, store: ReadStore
-    ) -> None:
-        tasks = store.collection("tasks")
-
-        def at(version: int) -> tuple[dict[str, Any], dict[str, Any]]:
-            return (
-                {"_id": "t", "version": {"$lt": version}},
-                {"$set": {"version": version, "title": f"v{version}"}},
+    async def test_an_expected_key_without_its_put_is_refused(self, store: ReadStore) -> None:
+        with pytest.raises(ValueError, match="needs its put"):
+            await store.commit(
+                Changes(puts={CHECKPOINTS: {"q": {"position": 1}}}, expect={(CHECKPOINTS, "p"): 0})
             )
 
-        inserted = await tasks.update_one(*at(1), upsert=True)
-        updated = await tasks.update_one(*at(3), upsert=True)
+        assert await store.get(CHECKPOINTS, "q") is None
 
-        assert inserted == UpdateResult(matched=0, modified=0, upserted=True)
-        assert updated == UpdateResult(matched=1, modified=1, upserted=False)
-        assert await tasks.find_one({"_id": "t"}) == {"_id": "t", "version": 3, "title": "v3"}
+    @staticmethod
+    def _batch(checkpoint: Document, *, expected: int) -> Changes:
+        return Changes(
+            puts={CHECKPOINTS: {"p": checkpoint}, PEOPLE: {"ann": person("ann")}},
+            deletes={PEOPLE: {"bob"}},
+            inserts={LOG: {"e1": {"n": 1}}},
+            expect={(CHECKPOINTS, "p"): expected},
+        )
 
-    @pytest.mark.parametrize("stale", [3, 2], ids=["equal", "older"])
-    async def test_a_version_guarded_upsert_refuses_a_stale_version(
-        self, store: ReadStore, stale: int
+    @staticmethod
+    async def _assert_untouched(store: ReadStore, checkpoint: Document) -> None:
+        assert await store.get(CHECKPOINTS, "p") == checkpoint
+        assert await store.get_many(PEOPLE, ["ann", "bob"]) == {"bob": person("bob")}
+        assert await store.get(LOG, "e1") is None
+
+    async def test_where_compares_text_integers_bools_and_none(self, store: ReadStore) -> None:
+        await stored(
+            store,
+            person("a", status="open", age=30, flag=True),
+            person("b", status="done", age=3, flag=False),
+            person("c", status=None, age=30),
+            person("d", name="open"),
+        )
+
+        assert await keys_of(store, Criteria(where={"status": "open"})) == ["a"]
+        assert await keys_of(store, Criteria(where={"age": 30})) == ["a", "c"]
+        assert await keys_of(store, Criteria(where={"age": "30"})) == ["a", "c"]  # as a number
+        assert await keys_of(store, Criteria(where={"age": 30, "status": "open"})) == ["a"]
+        assert await keys_of(store, Criteria(where={"status": None})) == ["c", "d"]
+        assert await keys_of(store, Criteria(where={"flag": True})) == ["a"]
+        assert await keys_of(store, Criteria(where={"flag": False})) == ["b"]
+        assert await keys_of(store, Criteria(where={"status": "gone"})) == []
+
+    async def test_below_takes_present_lesser_values_only(self, store: ReadStore) -> None:
+        await stored(
+            store,
+            person("a", due="2024-01-01", age=2),
+            person("b", due="2024-05-01", age=10),
+            person("c", due=None, age=None),
+            person("d"),
+        )
+
+        assert await keys_of(store, Criteria(below={"due": "2024-03-01"})) == ["a"]
+        assert await keys_of(store, Criteria(below={"due": "2025"})) == ["a", "b"]
+        assert await keys_of(store, Criteria(below={"age": 3})) == ["a"]  # numbers: 10 > 3
+        assert await keys_of(store, Criteria(below={"age": 11})) == ["a", "b"]
+
+    async def test_search_is_literal_and_case_insensitive_over_search_fields(
+        self, store: ReadStore
     ) -> None:
-        tasks = store.collection("tasks")
-        await tasks.insert_one({"_id": "t", "version": 3, "title": "v3"})
-
-        with pytest.raises(DuplicateKey):
-            await tasks.update_one(
-                {"_id": "t", "version": {"$lt": stale}},
-                {"$set": {"version": stale, "title": "stale"}},
-                upsert=True,
-            )
-
-        assert await tasks.find_one({"_id": "t"}) == {"_id": "t", "version": 3, "title": "v3"}
-
-    async def test_insert_many_skips_taken_ids_and_counts_the_new(self, store: ReadStore) -> None:
-        users = store.collection("users")
-        await users.insert_one({"_id": 2, "name": "kept"})
-
-        new = await users.insert_many(
-            [{"_id": 1, "name": "a"}, {"_id": 2, "name": "b"}, {"_id": 3}, {"_id": 1}]
+        names = {"dot": "a.c", "abc": "abc", "pct": "50%", "500": "500", "low": "a_c"}
+        await stored(store, *(person(key, name=name) for key, name in names.items()))
+        await stored(
+            store,
+            person("n1", name="Ann Lee"),
+            person("n2", name="Bo", email="bo+ANN@example"),
+            person("n3", name="Cy", status="annual"),
+            person("n4", email=None),
         )
 
-        assert new == 2
-        assert ids(await users.find({}, sort=[("_id", 1)])) == [1, 2, 3]
-        assert await users.find_one({"_id": 2}) == {"_id": 2, "name": "kept"}
-        assert await users.insert_many([]) == 0
+        async def searched(text: str) -> list[str]:
+            return await keys_of(store, Criteria(search=text))
 
-    async def test_deletes_count_what_they_removed(self, store: ReadStore) -> None:
-        tasks = store.collection("tasks")
-        await tasks.insert_many([{"_id": n, "user": n % 2} for n in range(5)])
+        assert await searched(".") == ["dot"]
+        assert await searched("%") == ["pct"]
+        assert await searched("_") == ["low"]
+        assert await searched("A.C") == ["dot"]
+        assert await searched("aNn") == ["n1", "n2"]
+        assert await searched("ann lee") == ["n1"]
+        assert len(await searched("")) == 9  # no search at all
 
-        assert await tasks.delete_one({"user": 1}) == 1
-        assert await tasks.delete_one({"user": 7}) == 0
-        assert await tasks.delete_many({"user": 0}) == 3
-        assert ids(await tasks.find({})) == [3]
-
-    async def test_aggregate_matches_groups_and_sorts(self, store: ReadStore) -> None:
-        tasks = store.collection("tasks")
-        rows = [
-            ("ann", "open", 3),
-            ("bob", "open", 1),
-            ("ann", "done", 5),
-            ("bob", "open", 4),
-            ("cid", "open", 3),
-        ]
-        await tasks.insert_many(
-            [{"user": user, "status": status, "points": points} for user, status, points in rows]
+    async def test_text_orders_by_bytes_and_integers_by_value(self, store: ReadStore) -> None:
+        await stored(
+            store,
+            person("k1", name="a", age=10),
+            person("k2", name="B", age=2),
+            person("k3", name="b", age=1),
+            person("k4", name="\u00c4", age=-5),
         )
 
-        totals = await tasks.aggregate(
-            [
-                {"$match": {"status": "open"}},
-                {"$group": {"_id": "$user", "tasks": {"$sum": 1}, "points": {"$sum": "$points"}}},
-                {"$sort": {"points": -1, "_id": 1}},
-            ]
+        by_name = await store.find(PEOPLE, Criteria(order=(("name", False),)))
+        by_age = await store.find(PEOPLE, Criteria(order=(("age", False),)))
+
+        assert [d["name"] for d in by_name] == ["B", "a", "b", "\u00c4"]
+        assert [d["age"] for d in by_age] == [-5, 1, 2, 10]
+
+    async def test_the_key_breaks_ties_in_the_last_direction(self, store: ReadStore) -> None:
+        await stored(
+            store,
+            *(person(key, status="x", age=1) for key in ("a", "B", "c")),
+            person("z", status="w", age=1),
         )
 
-        assert totals == [
-            {"_id": "bob", "tasks": 2, "points": 5},
-            {"_id": "ann", "tasks": 1, "points": 3},
-            {"_id": "cid", "tasks": 1, "points": 3},
-        ]
+        assert await keys_of(store, Criteria()) == ["B", "a", "c", "z"]
+        assert await keys_of(store, Criteria(order=(("status", False),))) == ["z", "B", "a", "c"]
+        assert await keys_of(store, Criteria(order=(("status", True),))) == ["c", "a", "B", "z"]
+        descending_last = Criteria(order=(("age", False), ("status", True)))
+        assert await keys_of(store, descending_last) == ["c", "a", "B", "z"]
+        ascending_last = Criteria(order=(("status", True), ("age", False)))
+        assert await keys_of(store, ascending_last) == ["B", "a", "c", "z"]
 
-    async def test_a_unique_index_clash_raises_unlike_a_taken_id(self, store: ReadStore) -> None:
-        users = store.collection("users")
-        await users.create_index([("email", 1)], unique=True)
-        await users.insert_one({"_id": 1, "email": "a@example.com"})
-        await users.insert_one({"_id": 2, "email": "b@example.com"})
+    async def test_limit_and_offset_page_through_the_order(self, store: ReadStore) -> None:
+        await stored(store, *(person(f"k{n}", age=n) for n in range(5)))
 
-        with pytest.raises(DuplicateKey):
-            await users.insert_one({"_id": 3, "email": "a@example.com"})
-        with pytest.raises(DuplicateKey):
-            await users.update_one({"_id": 2}, {"$set": {"email": "a@example.com"}})
-        with pytest.raises(DuplicateKey):
-            await users.insert_many(
-                [{"_id": 4, "email": "a@example.com"}, {"_id": 5, "email": "e@example.com"}]
-            )
+        def page(limit: int | None, offset: int) -> Criteria:
+            return Criteria(order=(("age", True),), limit=limit, offset=offset)
 
-        assert ids(await users.find({}, sort=[("_id", 1)])) == [1, 2, 5]
-        assert await users.find_one({"_id": 2}) == {"_id": 2, "email": "b@example.com"}
+        assert await keys_of(store, page(2, 0)) == ["k4", "k3"]
+        assert await keys_of(store, page(2, 2)) == ["k2", "k1"]
+        assert await keys_of(store, page(2, 4)) == ["k0"]
+        assert await keys_of(store, page(2, 5)) == []
+        assert await keys_of(store, page(None, 3)) == ["k1", "k0"]
+        assert await keys_of(store, page(0, 0)) == []
 
-    async def test_rename_replaces_the_target_and_keeps_indexes(self, store: ReadStore) -> None:
-        live, rebuilt = store.collection("users"), store.collection("users_rebuild")
-        await live.insert_one({"_id": "stale"})
-        await rebuilt.create_index([("email", 1)], unique=True)
-        await rebuilt.insert_many([{"_id": 1, "email": "a"}, {"_id": 2, "email": "b"}])
+    async def test_count_ignores_order_limit_and_offset(self, store: ReadStore) -> None:
+        await stored(
+            store,
+            *(person(f"k{n}", status="open", age=n, name=f"Task {n}") for n in range(6)),
+            person("other", status="done", age=0, name="Task x"),
+        )
 
-        await store.rename("users_rebuild", "users")
+        paged = Criteria(where={"status": "open"}, order=(("age", True),), limit=2, offset=3)
+        assert await store.count(PEOPLE, paged) == 6
+        assert await store.count(PEOPLE, Criteria(below={"age": 2}, search="TASK")) == 3
+        assert await store.count(PEOPLE, Criteria()) == 7
+        assert await store.count(LOG, Criteria()) == 0
 
-        assert ids(await live.find({}, sort=[("_id", 1)])) == [1, 2]
-        assert await store.collection_names() == ["users"]
-        with pytest.raises(DuplicateKey):
-            await live.insert_one({"_id": 3, "email": "a"})
+    async def test_an_undeclared_field_is_a_key_error(self, store: ReadStore) -> None:
+        for query in (Criteria(where={"email": "a@x"}), Criteria(below={"undeclared": 1})):
+            with pytest.raises(KeyError):
+                await store.find(PEOPLE, query)
+            with pytest.raises(KeyError):
+                await store.count(PEOPLE, query)
+        with pytest.raises(KeyError):
+            await store.find(PEOPLE, Criteria(order=(("undeclared", False),)))
+        with pytest.raises(KeyError):  # LOG has no search fields
+            await store.count(LOG, Criteria(search="x"))
 
-    async def test_drop_removes_a_collection_from_the_names(self, store: ReadStore) -> None:
-        await store.collection("users").insert_one({"_id": 1})
-        await store.collection("tasks").insert_one({"_id": 1})
+    async def test_scan_pages_in_key_order(self, store: ReadStore) -> None:
+        keys = ["b", "10", "A", "a", "9", "B"]
+        await stored(store, *(person(key) for key in keys))
 
-        await store.drop("users")
-        await store.drop("never_created")
+        first = await store.scan(PEOPLE, limit=4)
+        second = await store.scan(PEOPLE, after=first[-1][0], limit=4)
 
-        assert await store.collection_names() == ["tasks"]
-        assert await store.collection("users").count({}) == 0
+        assert first == [(key, person(key)) for key in ("10", "9", "A", "B")]
+        assert second == [(key, person(key)) for key in ("a", "b")]
+        assert await store.scan(PEOPLE, after="b") == []
+        assert await store.scan(PEOPLE, after="9", limit=1) == [("A", person("A"))]
+
+    async def test_create_is_idempotent_and_drop_removes_the_table(self, store: ReadStore) -> None:
+        await stored(store, person("ann", status="open"))
+        await store.create(TABLES)
+        assert await store.get(PEOPLE, "ann") == person("ann", status="open")
+
+        await store.drop([PEOPLE])
+        await store.create([PEOPLE])
+
+        assert await store.get(PEOPLE, "ann") is None
+        assert await store.find(PEOPLE, Criteria(where={"status": "open"})) == []
+        assert await store.count(PEOPLE, Criteria()) == 0
+
+    async def test_a_thousand_puts_round_trip(self, store: ReadStore) -> None:
+        documents = {f"k{n:04}": person(f"k{n:04}", age=n, name=f"n{n}") for n in range(1000)}
+
+        await store.commit(Changes(puts={PEOPLE: documents}))
+
+        assert await store.scan(PEOPLE, limit=1000) == list(documents.items())
+        assert await store.get_many(PEOPLE, documents) == documents
+        assert await store.count(PEOPLE, Criteria(below={"age": 500})) == 500
 
     async def test_ping_answers(self, store: ReadStore) -> None:
         await store.ping()
 
 
-def database_name() -> str:
-    return f"contract_{uuid4().hex[:8]}"
-
-
-class TestMemoryStore(StoreContract):
+class TestPostgresStore(StoreContract):
     @pytest.fixture
     async def store(self) -> AsyncIterator[ReadStore]:
-        store = MemoryReadStore(database_name())
-        yield store
-        await store.close()
+        schema = f"contract_{uuid4().hex[:8]}"
+        store = await PostgresReadStore.connect(POSTGRES_DSN, schema=schema)
+        try:
+            await store.create(TABLES)
+            yield store
+        finally:
+            await store.close()
+            async with await psycopg.AsyncConnection.connect(POSTGRES_DSN, autocommit=True) as conn:
+                await conn.execute(
+                    sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema))
+                )
 
 
 def docker_answers() -> bool:
@@ -340,27 +379,114 @@ def mongo_url() -> Iterator[str]:
         pytest.skip("no MongoDB: set TASKTRAIL_MONGO_URL or run Docker")
 
 
+def abandoned(changes: Changes) -> dict[str, Any]:
+    """The journal entry of a batch whose writer crashed REDO_AFTER ago."""
+    return journal_entry(changes) | {"at": datetime.now(UTC) - REDO_AFTER}
+
+
 class TestMongoStore(StoreContract):
+    """With the cases of its journal, which no other adapter has: a crash is played by
+    writing a batch's entry the way ``commit`` does first, and applying none of it."""
+
     @pytest.fixture
-    async def store(self, mongo_url: str) -> AsyncIterator[ReadStore]:
-        name = database_name()
-        client: AsyncMongoClient[Document] = AsyncMongoClient(
-            mongo_url, uuidRepresentation="standard"
+    async def database(self, mongo_url: str) -> AsyncIterator[AsyncDatabase[Document]]:
+        client: AsyncMongoClient[Document] = AsyncMongoClient(mongo_url)
+        name = f"contract_{uuid4().hex[:8]}"
+        try:
+            yield client[name]
+        finally:
+            await client.drop_database(name)
+            await client.close()
+
+    @pytest.fixture
+    async def store(self, database: AsyncDatabase[Document]) -> MongoReadStore:
+        store = MongoReadStore(database.client, database.name)
+        await store.create(TABLES)
+        return store
+
+    async def test_a_batch_a_crash_cut_short_is_applied_by_recover_and_the_next_commit(
+        self, store: MongoReadStore, database: AsyncDatabase[Document]
+    ) -> None:
+        first = {"position": 5, REV: 2}
+        await store.commit(Changes(puts={CHECKPOINTS: {"p": first}}))
+        await stored(store, person("bob"))
+        crashed = self._batch({"position": 9, REV: 3}, expected=2)
+        crashed.puts[PEOPLE]["$a.b"] = person("$a.b")
+        await database[JOURNAL].insert_one(abandoned(crashed))
+        await self._assert_untouched(store, first)
+
+        assert await store.recover() == 1
+        assert await store.recover() == 0
+        await self._assert_applied(store, {"position": 9, REV: 3})
+        assert await store.get(PEOPLE, "$a.b") == person("$a.b")
+
+        crashed = Changes(
+            puts={CHECKPOINTS: {"p": {"position": 11, REV: 4}}, PEOPLE: {"cid": person("cid")}},
+            expect={(CHECKPOINTS, "p"): 3},
         )
-        yield MongoReadStore(client, name)
-        await client.drop_database(name)
-        await client.close()
+        await database[JOURNAL].insert_one(abandoned(crashed))
+        await store.commit(  # computed on top of the crashed batch: holds only once it is in
+            Changes(
+                puts={CHECKPOINTS: {"p": {"position": 12, REV: 5}}}, expect={(CHECKPOINTS, "p"): 4}
+            )
+        )
+
+        assert await store.get(CHECKPOINTS, "p") == {"position": 12, REV: 5}
+        assert await store.get(PEOPLE, "cid") == person("cid")
+        assert await store.recover() == 0
+
+    async def test_a_recovered_batch_makes_a_commit_computed_before_it_a_conflict(
+        self, store: MongoReadStore, database: AsyncDatabase[Document]
+    ) -> None:
+        first = {"position": 5, REV: 2}
+        await store.commit(Changes(puts={CHECKPOINTS: {"p": first}}))
+        await stored(store, person("bob"))
+        crashed = self._batch({"position": 9, REV: 3}, expected=2)
+        await database[JOURNAL].insert_one(abandoned(crashed))
+
+        with pytest.raises(Conflict):
+            await store.commit(
+                Changes(
+                    puts={
+                        CHECKPOINTS: {"p": {"position": 7, REV: 3}},
+                        PEOPLE: {"dan": person("dan")},
+                    },
+                    expect={(CHECKPOINTS, "p"): 2},
+                )
+            )
+
+        await self._assert_applied(store, {"position": 9, REV: 3})
+        assert await store.get(PEOPLE, "dan") is None
+        assert await store.recover() == 0
+
+    async def test_an_entry_left_after_its_whole_batch_is_applied_again_harmlessly(
+        self, store: MongoReadStore, database: AsyncDatabase[Document]
+    ) -> None:
+        await store.commit(Changes(puts={CHECKPOINTS: {"p": {"position": 5, REV: 2}}}))
+        applied = self._batch({"position": 9, REV: 3}, expected=2)
+        await store.commit(applied)
+        await database[JOURNAL].insert_one(abandoned(applied))  # its deletion was lost
+
+        assert await store.recover() == 1  # the checkpoint is written whatever its revision
+        await self._assert_applied(store, {"position": 9, REV: 3})
+
+    @staticmethod
+    async def _assert_applied(store: ReadStore, checkpoint: Document) -> None:
+        """What ``_batch`` writes, over what ``_assert_untouched`` expects."""
+        assert await store.get(CHECKPOINTS, "p") == checkpoint
+        assert await store.get_many(PEOPLE, ["ann", "bob"]) == {"ann": person("ann")}
+        assert await store.get(LOG, "e1") == {"n": 1}
 
 
 _UNREACHABLE = """
 import asyncio, time
 from read_side.mongo import MongoReadStore
-from read_side.store import StoreUnavailable
+from read_side.store import StoreUnavailable, Table
 
 async def main() -> None:
     store = MongoReadStore.connect("mongodb://127.0.0.1:1/", "x", timeout_ms=300)
     timings = []
-    for attempt in (store.ping, lambda: store.collection("users").find_one({"_id": 1})):
+    for attempt in (store.ping, lambda: store.get(Table("users"), "1")):
         started = time.monotonic()
         try:
             await attempt()

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from typing import Any
 
-from read_side.store import Collection, ReadStore, StoreUnavailable
+from read_side.store import Changes, Criteria, Document, ReadStore, StoreUnavailable, Table
 
 
 class FaultyStore:
@@ -46,40 +46,34 @@ class FaultyStore:
             raise StoreUnavailable("injected fault")
         return await call()
 
-    def collection(self, name: str) -> Collection:
-        return _FaultyCollection(self, self.inner.collection(name))  # type: ignore[return-value]
+    async def create(self, tables: Sequence[Table]) -> None:
+        await self.through(lambda: self.inner.create(tables))
 
-    async def collection_names(self) -> list[str]:
-        return await self.through(self.inner.collection_names)  # type: ignore[no-any-return]
+    async def drop(self, tables: Sequence[Table]) -> None:
+        await self.through(lambda: self.inner.drop(tables))
 
-    async def rename(self, source: str, target: str) -> None:
-        await self.through(lambda: self.inner.rename(source, target))
+    async def get(self, table: Table, key: str) -> Document | None:
+        return await self.through(lambda: self.inner.get(table, key))  # type: ignore[no-any-return]
 
-    async def drop(self, name: str) -> None:
-        await self.through(lambda: self.inner.drop(name))
+    async def get_many(self, table: Table, keys: Collection[str]) -> dict[str, Document]:
+        return await self.through(lambda: self.inner.get_many(table, keys))  # type: ignore[no-any-return]
+
+    async def find(self, table: Table, query: Criteria) -> list[Document]:
+        return await self.through(lambda: self.inner.find(table, query))  # type: ignore[no-any-return]
+
+    async def scan(
+        self, table: Table, *, after: str | None = None, limit: int = 1000
+    ) -> list[tuple[str, Document]]:
+        return await self.through(lambda: self.inner.scan(table, after=after, limit=limit))  # type: ignore[no-any-return]
+
+    async def count(self, table: Table, query: Criteria) -> int:
+        return await self.through(lambda: self.inner.count(table, query))  # type: ignore[no-any-return]
+
+    async def commit(self, changes: Changes) -> None:
+        await self.through(lambda: self.inner.commit(changes))
 
     async def ping(self) -> None:
         await self.through(self.inner.ping)
 
     async def close(self) -> None:
         await self.inner.close()
-
-
-class _FaultyCollection:
-    """Every coroutine method of the wrapped collection goes through the store's faults."""
-
-    def __init__(self, store: FaultyStore, inner: Collection) -> None:
-        self._store = store
-        self._inner = inner
-
-    @property
-    def name(self) -> str:
-        return self._inner.name
-
-    def __getattr__(self, attribute: str) -> Callable[..., Awaitable[Any]]:
-        method = getattr(self._inner, attribute)
-
-        async def call(*args: Any, **kwargs: Any) -> Any:
-            return await self._store.through(lambda: method(*args, **kwargs))
-
-        return call

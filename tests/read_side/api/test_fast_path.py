@@ -13,7 +13,10 @@ from common.problems import Problem
 from read_side.api.app import create_query_app
 from read_side.api.deps import _read_side
 from read_side.bootstrap import ReadSide
+from read_side.positions import StoreCheckpoints
+from read_side.postgres import PostgresReadStore
 from tests.conftest import System, bearer
+from tests.support.faults import FaultyStore
 from tests.support.http import API, after, command
 from tests.write_side.api.given import new_user_body
 
@@ -129,3 +132,22 @@ async def test_the_fast_path_answers_without_the_routes_and_hands_on_the_rest(
     assert answered.status_code == 200
     assert answered.json()["id"] == uid
     assert handed_on.status_code == 418
+
+
+async def test_a_store_down_while_reading_positions_is_a_503_not_a_500(
+    system: System, read_store: PostgresReadStore
+) -> None:
+    """A query process of its own reads checkpoints from the store: when that fails, the
+    fast path leaves the request to the routes, which answer 503 + Retry-After."""
+    faulty = FaultyStore(read_store, delay=0)
+    read_side = ReadSide(faulty, system.cache, StoreCheckpoints(faulty))
+    app = create_query_app(read_side, system.tokens)
+    faulty.fail_for(5)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://q",
+        headers=bearer(system.tokens, uuid.uuid4(), "admin"),
+    ) as client:  # fmt: skip
+        answer = await client.get(f"/api/v1/users/{uuid.uuid4()}")
+
+    assert answer.status_code == 503
+    assert answer.headers["retry-after"] == "5"

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator
 
 import httpx
 import orjson
@@ -22,8 +21,10 @@ from common.settings import Settings
 from read_side.api import health
 from read_side.api.cached import cached_document
 from read_side.bootstrap import ReadSide
-from read_side.memory import MemoryReadStore
 from read_side.positions import LocalCheckpoints
+from read_side.postgres import PostgresReadStore
+from read_side.store import REV, Changes
+from read_side.tables import USERS
 from tests.support.faults import FaultyStore
 
 OPEN_SECONDS = 0.5
@@ -46,10 +47,8 @@ async def opened(settings: Settings, store: FaultyStore) -> ReadSide:
 
 
 @pytest.fixture
-async def faulty(settings: Settings) -> AsyncIterator[FaultyStore]:
-    store = FaultyStore(MemoryReadStore(f"{settings.namespace}_health"))
-    yield store
-    await store.close()
+async def faulty(read_store: PostgresReadStore) -> FaultyStore:
+    return FaultyStore(read_store)
 
 
 async def test_ready_reports_both_breakers_closed(settings: Settings, faulty: FaultyStore) -> None:
@@ -59,7 +58,7 @@ async def test_ready_reports_both_breakers_closed(settings: Settings, faulty: Fa
     await read_side.cache.close()
 
     assert response.status_code == 200
-    assert response.json()["checks"] == {"redis": "ok", "mongo": "ok"}
+    assert response.json()["checks"] == {"redis": "ok", "read_store": "ok"}
     assert response.json()["breakers"] == {
         "read_store": {"state": "closed", "consecutive_failures": 0},
         "redis": {"state": "closed", "consecutive_failures": 0},
@@ -89,7 +88,7 @@ async def test_an_open_store_breaker_answers_503_at_once_then_a_probe_closes_it(
     assert refused.headers["retry-after"] == "5"
     assert elapsed < faulty.delay / 2, "refused without trying the store"
     assert refused_calls == 0
-    assert refused.json()["checks"]["mongo"] == "down"
+    assert refused.json()["checks"]["read_store"] == "down"
     assert refused.json()["breakers"]["read_store"] == {"state": "open", "consecutive_failures": 5}
     assert probed.status_code == 200
     assert probed.json()["breakers"]["read_store"]["state"] == "closed"
@@ -101,15 +100,16 @@ async def test_with_redis_at_a_wrong_port_queries_answer_from_the_store(
     read_side = await opened(settings.model_copy(update={"redis_url": "redis://127.0.0.1:1/0"}),
                              faulty)  # fmt: skip
     uid = str(uuid.uuid4())
-    await faulty.inner.collection("users").insert_one({"_id": uid, "_rev": 1, "username": "ann"})
+    await faulty.inner.create([USERS])
+    await faulty.inner.commit(Changes(puts={USERS: {uid: {REV: 1, "username": "ann"}}}))
     async with health_app(read_side) as api:
         for _ in range(5):
             response = await api.get("/health/ready")
             assert response.status_code == 200, "Redis is reported, not required"
-    answers = [await cached_document(read_side, "user", "users", uid, 7) for _ in range(3)]
+    answers = [await cached_document(read_side, "user", USERS, uid, 7) for _ in range(3)]
     await read_side.cache.close()
 
-    assert response.json()["checks"] == {"redis": "down", "mongo": "ok"}
+    assert response.json()["checks"] == {"redis": "down", "read_store": "ok"}
     assert response.json()["breakers"]["redis"]["state"] == "open"
     assert response.json()["breakers"]["read_store"]["state"] == "closed"
     assert all(a.status_code == 200 for a in answers)

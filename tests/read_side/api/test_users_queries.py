@@ -463,5 +463,5 @@ async def test_queries_answer_from_the_store_when_redis_is_down(
     assert expected["full_name"] == "Changed"
     assert is_problem(missing, 404)
     assert ready.status_code == 200
-    assert ready.json()["checks"] == {"redis": "down", "mongo": "ok"}
+    assert ready.json()["checks"] == {"redis": "down", "read_store": "ok"}
     assert ready_with_redis.json()["checks"]["redis"] == "ok"
