@@ -10,11 +10,11 @@ is ever served from a new one.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from read_side.shared_reads import SharedReads
 from read_side.store import REV, Changes, Conflict, Field, ReadStore, Table
 
 GENERATIONS = Table("generations")
@@ -129,37 +129,13 @@ class CurrentGenerations:
         clock: Callable[[], float] = time.monotonic,
         announced: Callable[[str], int | None] = lambda projection: None,
     ) -> None:
-        self._generations = Generations(store)
         self._announced = announced
         self.store = store
-        self._ttl = ttl
-        self._clock = clock
-        self._known: dict[str, tuple[float, int]] = {}
-        self._reading: dict[str, asyncio.Future[int]] = {}
+        self._reads = SharedReads(Generations(store).current, ttl, clock)
 
     async def current(self, projection: str) -> int:
         announced = self._announced(projection) or 0
-        known = self._known.get(projection)
-        if known is not None and self._clock() < known[0]:
-            return max(known[1], announced)
-        reading = self._reading.get(projection)
-        if reading is None:
-            reading = asyncio.ensure_future(self._read(projection))
-            self._reading[projection] = reading
-            reading.add_done_callback(lambda done: self._settle(projection, done))
-        read = await asyncio.shield(reading)  # one caller's cancellation is not everyone's
-        return max(read, announced)
-
-    async def _read(self, projection: str) -> int:
-        expires = self._clock() + self._ttl
-        generation = await self._generations.current(projection)
-        self._known[projection] = (expires, generation)
-        return generation
-
-    def _settle(self, projection: str, done: asyncio.Future[int]) -> None:
-        self._reading.pop(projection, None)
-        if not done.cancelled():
-            done.exception()  # retrieved here too, in case every caller was cancelled
+        return max(await self._reads.get(projection), announced)
 
 
 async def drop_generation(store: ReadStore, tables: Sequence[Table], generation: int) -> None:

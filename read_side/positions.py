@@ -12,6 +12,7 @@ import time
 from typing import Protocol
 
 from read_side.generations import CurrentGenerations, at, checkpoint_table
+from read_side.shared_reads import SharedReads
 from read_side.store import ReadStore
 
 
@@ -62,22 +63,27 @@ class LocalCheckpoints:
 
 
 class StoreCheckpoints:
-    """Reads the checkpoint of the projection's current generation."""
+    """Reads the checkpoint of the projection's current generation, at most once per
+    ``poll_seconds`` however many queries ask or wait (read_side.shared_reads)."""
 
     def __init__(
         self,
         store: ReadStore,
-        poll_seconds: float = 0.01,
+        poll_seconds: float = 0.005,
         generations: CurrentGenerations | None = None,
     ) -> None:
         self.generations = generations or CurrentGenerations(store)
         self.poll_seconds = poll_seconds
+        self._reads = SharedReads(self._read, poll_seconds)
 
     def generation(self, projector: str) -> int | None:
         """No projector runs here; the store's generation document is the only source."""
         return None
 
     async def position(self, projector: str) -> int:
+        return await self._reads.get(projector)
+
+    async def _read(self, projector: str) -> int:
         generation = await self.generations.current(projector)
         doc = await self.generations.store.get(
             at(checkpoint_table(projector), generation), projector
