@@ -27,9 +27,7 @@ async def test_postgres_stops_and_restarts(servers: Servers) -> None:
         await asyncio.sleep(scale().outage)
         await asyncio.to_thread(d.servers.postgres.start)
 
-    row = await run_scenario(
-        "postgres restart", servers, fault, queries_may={Result.UNAVAILABLE}
-    )
+    row = await run_scenario("postgres restart", servers, fault, queries_may={Result.UNAVAILABLE})
     passed(row)
     assert row.failed_cleanly > 0, "some commands met the outage"
 
