@@ -24,6 +24,7 @@ from starlette.responses import Response
 
 from bench import wrk
 from bench.auth import admin_token, bearer
+from bench.checkpoints import idle
 from bench.rows import Context, Row, own_database
 from bench.servers import server
 from common.telemetry import TELEMETRY_OFF
@@ -81,6 +82,7 @@ def b3(ctx: Context) -> list[Row]:
             while (status := client.get(f"/api/v1/users/{users[-1]}").status_code) == 504:
                 pass
             assert status == 200, status
+        idle(ctx.settings, head, within=300)
         ours = median_of(ctx, "B3 GET /users/{id} uncached", repeat, lambda: wrk.run(
             base + "/", "get_random.lua", connections=64, seconds=seconds,
             env=get | {"PATH_PREFIX": "/api/v1/users/"}))  # fmt: skip

@@ -11,7 +11,6 @@ Python, the imports and uvicorn cost before anything is read.
 
 from __future__ import annotations
 
-import asyncio
 import subprocess
 import sys
 import time
@@ -19,12 +18,10 @@ import uuid
 
 import httpx
 
+from bench.checkpoints import caught_up
 from bench.corpus import drop_database
 from bench.rows import Context, Row
 from common.settings import Settings
-from projections.catalog import NAMES
-from read_side.generations import Generations, at, checkpoint_table
-from read_side.postgres import PostgresReadStore
 from write_side.bootstrap import bootstrap
 
 PORT = 8821
@@ -53,30 +50,6 @@ def _stopped(process: subprocess.Popen[bytes]) -> None:
     process.wait(timeout=60)
 
 
-async def _lowest_checkpoint(dsn: str) -> int:
-    store = await PostgresReadStore.connect(dsn)
-    try:
-        lowest = None
-        for name in NAMES:
-            generation = await Generations(store).current(name)
-            doc = await store.get(at(checkpoint_table(name), generation), name)
-            position = 0 if doc is None else int(doc["position"])
-            lowest = position if lowest is None else min(lowest, position)
-        return lowest or 0
-    finally:
-        await store.close()
-
-
-def _caught_up(dsn: str, head: int, started: float, within: float) -> float:
-    """Seconds from ``started`` until every projector's checkpoint reached ``head``."""
-    deadline = time.perf_counter() + within
-    while asyncio.run(_lowest_checkpoint(dsn)) < head:
-        if time.perf_counter() > deadline:
-            raise TimeoutError(f"the projectors did not reach {head} within {within} s")
-        time.sleep(0.05)
-    return time.perf_counter() - started
-
-
 def b9(ctx: Context) -> list[Row]:
     """Restart of serve over the B6 corpus vs a start on an empty database."""
     head = ctx.corpus.grow_to(ctx.args.events_b6)
@@ -98,7 +71,7 @@ def b9(ctx: Context) -> list[Row]:
 
     cold_started = time.perf_counter()
     process, _ = _started(env)
-    cold = _caught_up(dsn, head, cold_started, within=3600)
+    cold = caught_up(dsn, head, cold_started, within=3600)
     _stopped(process)
     print(f"  B9 cold start: every projector at {head:,} after {cold:,.1f} s")
     ready, resumed = [], []
@@ -106,7 +79,7 @@ def b9(ctx: Context) -> list[Row]:
         restarted = time.perf_counter()
         process, seconds = _started(env)
         ready.append(seconds)
-        resumed.append(_caught_up(dsn, head, restarted, within=60))
+        resumed.append(caught_up(dsn, head, restarted, within=60))
         _stopped(process)
     ready_s, resumed_s, base_s = sorted(ready)[len(ready) // 2], max(resumed), min(baseline)
     return [

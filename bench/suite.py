@@ -37,6 +37,7 @@ from rich.table import Table
 
 from bench import chart, wrk
 from bench.auth import SECRET, admin_token, bearer
+from bench.checkpoints import idle
 from bench.corpus import ADMIN, Corpus
 from bench.rows import INFORMATION, Context, Latency, Row, Series, own_database
 from bench.servers import server
@@ -154,6 +155,7 @@ def b2(ctx: Context) -> list[Row]:
                 while (status := client.get(f"/api/v1/users/{uid}").status_code) == 504:
                     pass  # still replaying: X-Min-Position waited its 5 s
                 assert status == 200, status
+        idle(settings, head, within=300)
         cache = redis.Redis.from_url(settings.redis_url)
         pipe = cache.pipeline()
         for uid in users:
