@@ -57,7 +57,7 @@ def _latencies(ax: Axes, latencies: list[Latency]) -> None:
 
 
 def _over_time(ax: Axes, series: list[Series], x_label: str, title: str) -> None:
-    colors = plt.get_cmap("tab20").colors  # 10 default colours repeat past ten series
+    colors = [plt.get_cmap("tab20")(i) for i in range(20)]  # 10 default ones repeat past ten
     for i, s in enumerate(series):
         start = 1  # runs are counted from 1; a per-second sample covers the second before
         ax.plot(range(start, start + len(s.values)), s.values, marker="os^v"[i // 10 % 4],

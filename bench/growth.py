@@ -43,7 +43,7 @@ def acting_as(user: uuid.UUID) -> CommandContext:
         from write_side.domain.access import Principal
     except ImportError:  # a write side without callers
         return CommandContext(actor="bench")
-    return CommandContext(actor="bench", principal=Principal(user))  # type: ignore[call-arg]
+    return CommandContext(actor="bench", principal=Principal(user))
 
 
 class Appender:

@@ -18,6 +18,7 @@ import httpx
 import orjson
 from fastapi import FastAPI
 from psycopg import AsyncConnection
+from psycopg.rows import TupleRow
 from psycopg.types.json import set_json_loads
 from psycopg_pool import AsyncConnectionPool
 from starlette.responses import Response
@@ -36,10 +37,10 @@ USERS = 10_000
 def store_app() -> FastAPI:
     """B3 baseline: one SELECT by primary key of the users table in READ_DSN."""
 
-    async def configure(conn: AsyncConnection[object]) -> None:
+    async def configure(conn: AsyncConnection[TupleRow]) -> None:
         set_json_loads(orjson.loads, conn)
 
-    pool: AsyncConnectionPool[AsyncConnection[object]] = AsyncConnectionPool(
+    pool: AsyncConnectionPool[AsyncConnection[TupleRow]] = AsyncConnectionPool(
         os.environ["READ_DSN"], min_size=4, max_size=10, open=False, configure=configure,
         kwargs={"autocommit": True},
     )  # fmt: skip
