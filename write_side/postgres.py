@@ -40,8 +40,8 @@ from psycopg import errors as pg_errors
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier, Literal
-from psycopg_pool import ConnectionPool
 
+from common.pools import PingWhenIdle
 from events.codec import EventCodec
 from events.envelope import Envelope
 from write_side.event_store import (
@@ -77,30 +77,6 @@ def ensure_database(dsn: str) -> None:
             return
         with contextlib.suppress(pg_errors.DuplicateDatabase, pg_errors.UniqueViolation):
             conn.execute(SQL("CREATE DATABASE {}").format(Identifier(name)))
-
-
-class PingWhenIdle:
-    """The pool's pre-ping, for connections that sat idle only.
-
-    Under load a pooled connection is taken again within milliseconds, and pinging it
-    each time (the library's ``pre_ping``) was a second round trip per query: py-spy
-    put it at 30% of B1's worker-thread time. A connection left unused for ``idle``
-    seconds may have been cut by a server restart or a firewall, so it is pinged
-    before use; one broken while in use fails its query, which the library retries
-    on a fresh connection.
-    """
-
-    def __init__(self, idle: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
-        self.idle = idle
-        self._clock = clock
-        self._returned: WeakKeyDictionary[psycopg.Connection[Any], float] = WeakKeyDictionary()
-
-    def check(self, conn: psycopg.Connection[Any]) -> None:
-        if self._clock() - self._returned.get(conn, float("-inf")) > self.idle:
-            ConnectionPool.check_connection(conn)
-
-    def returned(self, conn: psycopg.Connection[Any]) -> None:
-        self._returned[conn] = self._clock()
 
 
 @dataclass(frozen=True, slots=True)

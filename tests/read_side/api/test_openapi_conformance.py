@@ -21,7 +21,7 @@ from common.settings import Settings
 from common.tokens import TokenCodec
 from read_side.api.app import create_query_app
 from read_side.bootstrap import ReadSide
-from read_side.store import ReadStore
+from read_side.postgres import PostgresReadStore
 from tests.conftest import System
 from tests.support.conformance import (
     BOUNDED,
@@ -40,18 +40,20 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
 
 
 class _OpenedInItsLoop:
-    """The query app over the session's read store, with a read side of its own.
-    schemathesis drives apps from an event loop of its own, and a Redis client belongs to
-    the loop that opened it, so the read side is opened there, by the first request.
-    X-Min-Position waits briefly: generated positions are mostly far ahead."""
+    """The query app over the session's read models, with a read side of its own.
+    schemathesis drives apps from an event loop of its own, and a Redis client or a
+    connection pool belongs to the loop that opened it, so the read side and its store
+    are opened there, by the first request. X-Min-Position waits briefly: generated
+    positions are mostly far ahead."""
 
-    def __init__(self, settings: Settings, store: ReadStore, tokens: TokenCodec) -> None:
-        self.settings, self.store, self.tokens = settings, store, tokens
+    def __init__(self, settings: Settings, tokens: TokenCodec) -> None:
+        self.settings, self.tokens = settings, tokens
         self.app: FastAPI | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.app is None:
-            read_side = await open_read_side(self.settings, self.store)
+            store = await PostgresReadStore.connect(self.settings.postgres_dsn)
+            read_side = await open_read_side(self.settings, store)
             self.app = create_query_app(
                 dataclasses.replace(read_side, consistency_wait=0.05), self.tokens
             )
@@ -62,7 +64,7 @@ class _OpenedInItsLoop:
 def query_app(system: System, settings: Settings, tokens: TokenCodec) -> None:
     """Between async tests the session's loop stands still, so its projectors do not
     write to the store while schemathesis reads it from another thread."""
-    APP.target = _OpenedInItsLoop(settings, system.store, tokens)
+    APP.target = _OpenedInItsLoop(settings, tokens)
 
 
 def _reachable(case: AnyCase) -> None:
